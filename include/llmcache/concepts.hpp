@@ -1,0 +1,166 @@
+// The policy concepts: what a type needs to plug into llmcache::Cache.
+//
+// Each concept is built from small named parts, so a type that misses one member fails with the
+// name of what it misses (e.g. "store_has_get<MyStore>" is not satisfied). The README carries the
+// same requirements as tables; keep the two in step.
+//
+// Thread safety: a Cache calls its policies from every thread that calls the Cache, so every
+// policy must be safe to call concurrently (the shipped ones are).
+#pragma once
+
+#include "call_record.hpp"
+#include "config.hpp"
+#include "error.hpp"
+#include "request.hpp"
+#include "response.hpp"
+#include "store/types.hpp"
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+// ---------------------------------------------------------------------------------------------
+// KeyPolicy
+//   k.key_for(req)         -> std::string   the entry's key; a pure function of the request
+//   k.scope_prefix(scope)  -> std::string   every key of that scope starts with it
+//   k.prefix()             -> std::string   every key this policy makes starts with it
+// Keys must never contain raw prompt text, and different requests must get different keys.
+template <class K>
+concept key_has_key_for = requires(const K& k, const Request& r) {
+    { k.key_for(r) } -> std::convertible_to<std::string>;
+};
+template <class K>
+concept key_has_scope_prefix = requires(const K& k, std::string_view scope) {
+    { k.scope_prefix(scope) } -> std::convertible_to<std::string>;
+    { k.prefix() } -> std::convertible_to<std::string>;
+};
+template <class K>
+concept key_policy = std::copy_constructible<K> && key_has_key_for<K> && key_has_scope_prefix<K>;
+
+/// A key policy that can also name a request's semantic partition (everything but the last
+/// user text); semantic similarity policies need it.
+template <class K>
+concept partitioning_key_policy = key_policy<K> && requires(const K& k, const Request& r) {
+    { k.partition_for(r) } -> std::convertible_to<std::string>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// StorePolicy: byte strings under string keys, with TTLs. Every operation reports failure in its
+// result and is noexcept: an unreachable Redis must never throw through the Cache.
+//   s.get(key)                 -> StoreValue           value, empty optional on a miss, or error
+//   s.put(key, value, ttl)     -> Result<void>         ttl: optional<milliseconds>, empty = never
+//   s.erase(key)               -> Result<bool>         true when something was removed
+//   s.clear_prefix(prefix)     -> Result<std::size_t>  removes every key starting with prefix
+// Optional members (the Cache falls back when they are missing):
+//   s.get_and_touch(key, ttl)  -> StoreValue           get and restart the TTL; needed by sliding TTLs
+//   s.get_many(keys)           -> std::vector<StoreValue>   (fallback: get in a loop)
+//   s.put_many(items)          -> Result<std::size_t>       (fallback: put in a loop)
+//   S::max_ttl                 static constexpr milliseconds; the longest TTL the store accepts
+template <class S>
+concept store_has_get = requires(S& s, std::string_view key) {
+    { s.get(key) }
+    noexcept->std::same_as<StoreValue>;
+};
+template <class S>
+concept store_has_put = requires(S& s, std::string_view key, std::string_view value,
+                                 std::optional<std::chrono::milliseconds> ttl) {
+    { s.put(key, value, ttl) }
+    noexcept->std::same_as<Result<void>>;
+};
+template <class S>
+concept store_has_erase = requires(S& s, std::string_view key) {
+    { s.erase(key) }
+    noexcept->std::same_as<Result<bool>>;
+};
+template <class S>
+concept store_has_clear_prefix = requires(S& s, std::string_view prefix) {
+    { s.clear_prefix(prefix) }
+    noexcept->std::same_as<Result<std::size_t>>;
+};
+template <class S>
+concept store_policy =
+    store_has_get<S> && store_has_put<S> && store_has_erase<S> && store_has_clear_prefix<S>;
+
+template <class S>
+concept touching_store = store_policy<S> &&
+    requires(S& s, std::string_view key, std::optional<std::chrono::milliseconds> ttl) {
+    { s.get_and_touch(key, ttl) }
+    noexcept->std::same_as<StoreValue>;
+};
+template <class S>
+concept batch_get_store = store_policy<S> && requires(S& s, std::span<const std::string_view> keys) {
+    { s.get_many(keys) }
+    noexcept->std::same_as<std::vector<StoreValue>>;
+};
+template <class S>
+concept batch_put_store = store_policy<S> && requires(S& s, std::span<const StoreItem> items) {
+    { s.put_many(items) }
+    noexcept->std::same_as<Result<std::size_t>>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// TtlPolicy
+//   T::refresh_on_hit      static constexpr bool: a hit restarts the TTL (sliding expiry)
+//   t.ttl_for(key)         -> optional<milliseconds>, noexcept; empty = never expires
+//   t.longest()            -> optional<milliseconds>, noexcept; the most ttl_for can return
+template <class T>
+concept ttl_policy = std::copy_constructible<T> && requires(const T& t, std::string_view key) {
+    { T::refresh_on_hit } -> std::convertible_to<bool>;
+    { t.ttl_for(key) }
+    noexcept->std::same_as<std::optional<std::chrono::milliseconds>>;
+    { t.longest() }
+    noexcept->std::same_as<std::optional<std::chrono::milliseconds>>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// SimilarityPolicy: how a miss on the exact key may still be answered by a similar entry.
+//   P::enabled             static constexpr bool; false for ExactOnly, which the Cache then skips
+// and, when enabled, for a store S and a partition key (KeyPolicy::partition_for):
+//   p.find(req, partition, store)               -> Result<std::optional<SimilarMatch>>
+//   p.remember(req, partition, key, store, ttl) -> Result<void>   index a freshly stored entry
+//   p.forget(req, partition, key, store)        -> Result<void>   drop an entry from the index
+/// A similar entry found by a semantic policy: its key, stored value and cosine distance.
+struct SimilarMatch {
+    std::string key;
+    std::string value;
+    float distance = 0.0f;
+};
+template <class P, class S>
+concept similarity_policy = requires {
+    { P::enabled } -> std::convertible_to<bool>;
+}
+&&(!P::enabled || requires(P & p, const Request& r, std::string_view partition, std::string_view key, S& s,
+                           std::optional<std::chrono::milliseconds> ttl) {
+    { p.find(r, partition, s) } -> std::same_as<Result<std::optional<SimilarMatch>>>;
+    { p.remember(r, partition, key, s, ttl) } -> std::same_as<Result<void>>;
+    { p.forget(r, partition, key, s) } -> std::same_as<Result<void>>;
+});
+
+// ---------------------------------------------------------------------------------------------
+// ModelBackend
+//   b.complete(req)        -> Result<Response>   one model call; errors as values
+// Must be callable from several threads at once.
+template <class B>
+concept model_backend = requires(B& b, const Request& r) {
+    { b.complete(r) } -> std::same_as<Result<Response>>;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Observer: told about every call, after it finished.
+//   o.on_call(record)      noexcept; record is a CallRecord (see observer.hpp)
+// Optional: O::enabled (static constexpr bool, default true): when false the Cache does not even
+// build the record, so an unused observer costs nothing.
+template <class O>
+concept call_observer = requires(O& o, const CallRecord& rec) {
+    { o.on_call(rec) }
+    noexcept;
+};
+
+LLMCACHE_END_NAMESPACE

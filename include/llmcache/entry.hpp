@@ -1,0 +1,205 @@
+// The stored entry format: a versioned, checksummed encoding of a Response.
+//
+//     offset  size  field
+//     0       4     magic "LMCE"
+//     4       1     format version (1)
+//     5       3     reserved, zero
+//     8       4     body length, little-endian
+//     12      8     XXH3-64 of the body, little-endian
+//     20      n     body: fields as <tag u8><length u32 LE><bytes>
+//
+// Body fields (tag: content): 1 the cache key the entry was written under, 2 answer text,
+// 3 model, 4 stop reason (1 byte), 5 stop sequence, 6 usage (presence mask u8 + up to four u64),
+// 7 creation time (i64 ms since the Unix epoch), 8 tool calls JSON (only when present). Readers skip tags
+// they do not know, so later versions can add fields (the semantic layer adds prompt text and vectors)
+// without breaking older readers. The key field catches a value that was copied or written under another key.
+//
+// decode() never throws and never trusts a length: anything malformed is ErrorCode::corrupt_entry,
+// which the Cache counts, treats as a miss and erases.
+#pragma once
+
+#include "config.hpp"
+#include "detail/xxhash.hpp"
+#include "error.hpp"
+#include "response.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace entry {
+
+inline constexpr std::string_view magic = "LMCE";
+inline constexpr std::uint8_t format_version = 1;
+inline constexpr std::size_t header_size = 20;
+
+enum Tag : std::uint8_t {
+    tag_key = 1,
+    tag_text = 2,
+    tag_model = 3,
+    tag_stop_reason = 4,
+    tag_stop_sequence = 5,
+    tag_usage = 6,
+    tag_created = 7,
+    tag_tool_calls = 8,
+};
+
+namespace detail {
+inline void put_le(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i)
+        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+inline std::uint64_t get_le(const char* p, int bytes) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i)
+        v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
+}
+inline void put_field(std::string& out, Tag tag, std::string_view bytes) {
+    out.push_back(static_cast<char>(tag));
+    put_le(out, bytes.size(), 4);
+    out.append(bytes);
+}
+} // namespace detail
+
+/// Encodes `r` as stored under `key`. The result is what a store keeps.
+inline std::string encode(std::string_view key, const Response& r) {
+    std::string out;
+    out.reserve(header_size + key.size() + r.text.size() + r.model.size() + 96);
+    out.append(magic);
+    out.push_back(static_cast<char>(format_version));
+    out.append(3, '\0');
+    out.append(12, '\0'); // body length and checksum, patched below
+
+    detail::put_field(out, tag_key, key);
+    detail::put_field(out, tag_text, r.text);
+    detail::put_field(out, tag_model, r.model);
+    const char reason = static_cast<char>(r.stop_reason);
+    detail::put_field(out, tag_stop_reason, std::string_view(&reason, 1));
+    if (!r.stop_sequence.empty())
+        detail::put_field(out, tag_stop_sequence, r.stop_sequence);
+
+    if (!r.tool_calls_json.empty())
+        detail::put_field(out, tag_tool_calls, r.tool_calls_json);
+
+    std::string usage;
+    const std::optional<std::uint64_t>* counts[] = {&r.usage.input_tokens, &r.usage.output_tokens,
+                                                    &r.usage.cache_read_input_tokens,
+                                                    &r.usage.cache_creation_input_tokens};
+    std::uint8_t mask = 0;
+    for (int i = 0; i < 4; ++i)
+        if (*counts[i])
+            mask |= static_cast<std::uint8_t>(1u << i);
+    usage.push_back(static_cast<char>(mask));
+    for (auto* c : counts)
+        if (*c)
+            detail::put_le(usage, **c, 8);
+    detail::put_field(out, tag_usage, usage);
+
+    std::string created;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.created.time_since_epoch()).count();
+    detail::put_le(created, static_cast<std::uint64_t>(ms), 8);
+    detail::put_field(out, tag_created, created);
+
+    const std::size_t body = out.size() - header_size;
+    const std::uint64_t sum = XXH3_64bits(out.data() + header_size, body);
+    std::string patch;
+    detail::put_le(patch, body, 4);
+    detail::put_le(patch, sum, 8);
+    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    return out;
+}
+
+/// Decodes a stored value that must have been written under `key`.
+inline Result<Response> decode(std::string_view stored, std::string_view key) {
+    auto corrupt = [](const char* why) {
+        return fail(ErrorCode::corrupt_entry, std::string("cache entry ") + why);
+    };
+    if (stored.size() < header_size || stored.substr(0, 4) != magic)
+        return corrupt("has no llmcache header (foreign or garbage value)");
+    if (static_cast<std::uint8_t>(stored[4]) != format_version)
+        return corrupt("has an unsupported format version");
+    const std::uint64_t body = detail::get_le(stored.data() + 8, 4);
+    if (body != stored.size() - header_size)
+        return corrupt("is truncated or has trailing bytes");
+    if (detail::get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
+        return corrupt("failed its checksum");
+
+    Response r;
+    bool have_key = false, have_text = false, have_reason = false;
+    std::string_view rest = stored.substr(header_size);
+    while (!rest.empty()) {
+        if (rest.size() < 5)
+            return corrupt("has a truncated field header");
+        const auto tag = static_cast<std::uint8_t>(rest[0]);
+        const std::uint64_t len = detail::get_le(rest.data() + 1, 4);
+        if (len > rest.size() - 5)
+            return corrupt("has a field longer than the entry");
+        const std::string_view value = rest.substr(5, len);
+        rest.remove_prefix(5 + len);
+        switch (tag) {
+        case tag_key:
+            if (value != key)
+                return corrupt("was written under another key");
+            have_key = true;
+            break;
+        case tag_text:
+            r.text.assign(value);
+            have_text = true;
+            break;
+        case tag_model:
+            r.model.assign(value);
+            break;
+        case tag_stop_reason:
+            if (value.size() != 1 ||
+                static_cast<std::uint8_t>(value[0]) > static_cast<std::uint8_t>(StopReason::unknown))
+                return corrupt("has an invalid stop reason");
+            r.stop_reason = static_cast<StopReason>(value[0]);
+            have_reason = true;
+            break;
+        case tag_stop_sequence:
+            r.stop_sequence.assign(value);
+            break;
+        case tag_tool_calls:
+            r.tool_calls_json.assign(value);
+            break;
+        case tag_usage: {
+            if (value.empty())
+                return corrupt("has an empty usage field");
+            const auto mask = static_cast<std::uint8_t>(value[0]);
+            std::optional<std::uint64_t>* counts[] = {&r.usage.input_tokens, &r.usage.output_tokens,
+                                                      &r.usage.cache_read_input_tokens,
+                                                      &r.usage.cache_creation_input_tokens};
+            std::size_t pos = 1;
+            for (int i = 0; i < 4; ++i) {
+                if (!(mask & (1u << i)))
+                    continue;
+                if (pos + 8 > value.size())
+                    return corrupt("has a truncated usage field");
+                *counts[i] = detail::get_le(value.data() + pos, 8);
+                pos += 8;
+            }
+            break;
+        }
+        case tag_created:
+            if (value.size() != 8)
+                return corrupt("has an invalid creation time");
+            r.created = std::chrono::system_clock::time_point(
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(detail::get_le(value.data(), 8)))));
+            break;
+        default:
+            break; // a field from a newer minor revision: skip it
+        }
+    }
+    if (!have_key || !have_text || !have_reason)
+        return corrupt("lacks a required field");
+    return r;
+}
+
+} // namespace entry
+LLMCACHE_END_NAMESPACE

@@ -1,0 +1,43 @@
+// llmcache — a cache in front of LLM calls, composed from policies at compile time.
+//
+// This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
+// the TTL policies, the callable and simulated backends and the observers. Optional parts that
+// need other libraries are included only when their macro is set (the CMake and Meson targets set
+// it when the library is found), so including llmcache never pulls in a library you do not use:
+//   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
+#pragma once
+
+#include "config.hpp"
+#include "fwd.hpp"
+
+#include "backend/callable.hpp"
+#include "backend/simulated.hpp"
+#include "cache.hpp"
+#include "call_record.hpp"
+#include "concepts.hpp"
+#include "entry.hpp"
+#include "error.hpp"
+#include "key/xxh3.hpp"
+#include "normalize.hpp"
+#include "observer.hpp"
+#include "options.hpp"
+#include "pricing.hpp"
+#include "request.hpp"
+#include "response.hpp"
+#include "similarity/exact.hpp"
+#include "stats.hpp"
+#include "store/memory.hpp"
+#include "ttl.hpp"
+
+#if LLMCACHE_WITH_OPENSSL
+#include "key/hmac.hpp"
+#include "key/sha256.hpp"
+#endif
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// The common exact cache: XXH3 keys, ExactOnly, defaults for store and TTL.
+template <class Backend, class Store = MemoryStore, class Ttl = ttl::None, class Observer = NullObserver>
+using ExactCache = Cache<Xxh3Key<>, Store, ExactOnly, Ttl, Backend, Observer>;
+
+LLMCACHE_END_NAMESPACE

@@ -89,26 +89,8 @@ public:
     /// Answers `req` from the cache, or calls the model and stores a cacheable answer.
     /// Errors come only from the model (or from an invalid request); never from the store.
     Result<Response> invoke(const Request& req, const CallOptions& opts = {}) {
-        const auto start = Clock::now();
         Record rec;
-        if (auto bad = validate(req, opts); !bad.empty())
-            return fail(ErrorCode::invalid_argument, std::move(bad));
-
-        const std::string key = key_.key_for(req);
-        const bool read = !(opts.skip_read || opts.force_refresh);
-        if (read) {
-            if (auto hit = read_any(req, key, rec))
-                return finish_hit(req, key, std::move(*hit), start, rec);
-        } else {
-            if (opts.force_refresh)
-                evict(req, key, rec);
-            counters_.add(detail::Counter::bypasses);
-            rec.outcome = Outcome::bypass;
-        }
-
-        if (!read || !options_.single_flight)
-            return finish_call(req, key, call_and_store(req, key, opts, rec), start, rec);
-        return single_flight_miss(req, key, opts, start, rec);
+        return invoke_recorded(req, opts, rec);
     }
 
     /// The cached answer for `req`, if there is one (exact first, then similar). Store failures
@@ -171,14 +153,13 @@ public:
     WarmReport warm(std::span<const Request> requests) {
         WarmReport report;
         for (const Request& req : requests) {
-            const CacheStats before = stats();
-            auto r = invoke(req);
-            const CacheStats after = stats();
+            Record rec;
+            auto r = invoke_recorded(req, {}, rec);
             if (!r)
                 ++report.failed;
             else if (r->cache_hit)
                 ++report.already_cached;
-            else if (after.writes > before.writes)
+            else if (rec.stored)
                 ++report.fetched;
             else
                 ++report.not_stored;
@@ -265,6 +246,28 @@ private:
         (void)what;
         std::abort();
 #endif
+    }
+
+    Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
+        const auto start = Clock::now();
+        if (auto bad = validate(req, opts); !bad.empty())
+            return fail(ErrorCode::invalid_argument, std::move(bad));
+
+        const std::string key = key_.key_for(req);
+        const bool read = !(opts.skip_read || opts.force_refresh);
+        if (read) {
+            if (auto hit = read_any(req, key, rec))
+                return finish_hit(req, key, std::move(*hit), start, rec);
+        } else {
+            if (opts.force_refresh)
+                evict(req, key, rec);
+            counters_.add(detail::Counter::bypasses);
+            rec.outcome = Outcome::bypass;
+        }
+
+        if (!read || !options_.single_flight)
+            return finish_call(req, key, call_and_store(req, key, opts, rec), start, rec);
+        return single_flight_miss(req, key, opts, start, rec);
     }
 
     std::string validate(const Request& req, const CallOptions& opts) const {

@@ -43,7 +43,7 @@ namespace detail {
 
 template <class Rep, class Period>
 constexpr Duration checked(std::chrono::duration<Rep, Period> d) {
-    if (d <= std::chrono::duration<Rep, Period>::zero())
+    if (!(d > std::chrono::duration<Rep, Period>::zero())) // also rejects NaN
         invalid(
             "llmcache::ttl: a TTL must be longer than zero (use ttl::None for entries that never expire)");
     if (d > limit)

@@ -21,6 +21,11 @@
 #define LLMCACHE_WITH_OPENSSL 0
 #endif
 
+// RedisStore needs hiredis (protocol codec) and OpenSSL's libssl + libcrypto (rediss://).
+#ifndef LLMCACHE_WITH_HIREDIS
+#define LLMCACHE_WITH_HIREDIS 0
+#endif
+
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define LLMCACHE_HAS_EXCEPTIONS 1
 #else
@@ -29,10 +34,11 @@
 
 // Everything lives in an inline namespace named after the version and the options that change
 // layout, so translation units built with different settings cannot silently link together.
-#define LLMCACHE_ABI_CONCAT_(a, b, c) v##a##_##b##_o##c
-#define LLMCACHE_ABI_NAME_(a, b, c) LLMCACHE_ABI_CONCAT_(a, b, c)
+#define LLMCACHE_ABI_CONCAT_(a, b, c, d) v##a##_##b##_o##c##_r##d
+#define LLMCACHE_ABI_NAME_(a, b, c, d) LLMCACHE_ABI_CONCAT_(a, b, c, d)
 #define LLMCACHE_ABI_NAMESPACE                                                                               \
-    LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL)
+    LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL,               \
+                       LLMCACHE_WITH_HIREDIS)
 
 #define LLMCACHE_BEGIN_NAMESPACE                                                                             \
     namespace llmcache {                                                                                     \

@@ -5,6 +5,7 @@
 // need other libraries are included only when their macro is set (the CMake and Meson targets set
 // it when the library is found), so including llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
+//   LLMCACHE_WITH_HIREDIS   RedisStore                 (libhiredis, libssl, libcrypto)
 #pragma once
 
 #include "config.hpp"
@@ -32,6 +33,10 @@
 #if LLMCACHE_WITH_OPENSSL
 #include "key/hmac.hpp"
 #include "key/sha256.hpp"
+#endif
+
+#if LLMCACHE_WITH_HIREDIS
+#include "store/redis.hpp"
 #endif
 
 LLMCACHE_BEGIN_NAMESPACE

@@ -1,0 +1,843 @@
+// RedisStore: llmcache entries in a Redis server (single node), over TCP, TLS or a unix socket.
+//
+// Requires: LLMCACHE_WITH_HIREDIS=1 and linking -lhiredis -lssl -lcrypto (hiredis 0.14+ is used
+// only as the RESP codec; sockets, TLS and timeouts are llmcache's own, see detail/redis/).
+//
+//     llmcache::RedisStore store;                                   // $REDIS_URL or localhost:6379
+//     llmcache::RedisStore store({.url = "rediss://app:s3cret@cache.internal:6380/2"});
+//
+// Commands: get = GET; get_and_touch = GETEX key PX ms|PERSIST (Redis >= 6.2; older servers get a
+// pipelined GET + PEXPIRE/PERSIST); put = SET key value [PX ms] (the TTL in the same command);
+// erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
+// page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
+// STRLEN.
+//
+// Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
+// into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
+// (LOADING, NOAUTH, MASTERDOWN, ...) count towards a circuit breaker; once open, operations fail at
+// once with store_unavailable without touching the network, and after a cool-down a single probe
+// decides whether Redis is back. Error replies about one operation (OOM, READONLY, WRONGTYPE, ...)
+// are store_rejected. Every failure is counted by kind (stats()) and logged once per state change
+// through the log sink (default: one line on stderr, prefixed "llmcache:"). No message ever
+// contains the password.
+//
+// Timeouts: an operation waits at most pool_wait for a free connection, connect_timeout for a new
+// connection (connect + TLS + AUTH/SELECT/INFO), and command_timeout for its reply. A connection
+// that timed out is closed, so a late reply can never be read by another request.
+//
+// Copies of a RedisStore share one pool, breaker and counters (like MemoryStore, a copy is a
+// handle), so the Cache and your code can hold the same store.
+//
+// Not supported here: Redis Cluster (MOVED replies are reported as `redirect` errors) and
+// Sentinel; RESP3 (hiredis 0.14 cannot parse it).
+#pragma once
+
+#include "../config.hpp"
+#include "../detail/redis/connection.hpp"
+#include "../detail/redis/pool.hpp"
+#include "../detail/redis/url.hpp"
+#include "../error.hpp"
+#include "../ttl.hpp"
+#include "types.hpp"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct RedisTlsOptions {
+    std::string ca_file;     ///< PEM bundle of trusted CAs; empty: the system CA store
+    std::string ca_dir;      ///< directory of hashed CA certificates; optional
+    std::string cert_file;   ///< client certificate (PEM) for mutual TLS; optional
+    std::string key_file;    ///< the client certificate's private key (PEM)
+    std::string server_name; ///< verify (and send as SNI) this name instead of the URL's host
+    /// Verify the server's certificate chain and host name. Turning it off allows anyone on the
+    /// path to read and rewrite the cache: only for tests, and only in code (never from a URL).
+    bool verify = true;
+};
+
+struct RedisCircuitOptions {
+    std::size_t failure_threshold = 5;         ///< consecutive failures that open it; 0 = never opens
+    std::chrono::milliseconds cool_down{1000}; ///< open this long, then one probe
+};
+
+struct RedisStoreOptions {
+    /// redis://[user:password@]host[:port][/db], rediss://..., unix:///path.sock[?db=N].
+    /// Empty: $REDIS_URL, else redis://localhost:6379. Query options in the URL (connect_timeout,
+    /// command_timeout, pool_size, client_name) override the fields below.
+    std::string url{};
+    std::chrono::milliseconds connect_timeout{300};     ///< connect + TLS + AUTH/SELECT handshake
+    std::chrono::milliseconds command_timeout{200};     ///< one request: send and read its replies
+    std::chrono::milliseconds bulk_timeout{30'000};     ///< whole clear_prefix / scope_usage run
+    std::size_t pool_size = 8;                          ///< most connections open at once
+    std::chrono::milliseconds pool_wait{50};            ///< longest wait for a free connection
+    std::chrono::milliseconds idle_check_after{30'000}; ///< PING a connection idle this long first
+    std::chrono::milliseconds reconnect_backoff_max{1'000};
+    RedisCircuitOptions circuit{};
+    RedisTlsOptions tls{};
+    std::string client_name = "llmcache"; ///< CLIENT SETNAME (empty: not sent)
+    std::size_t scan_count = 1000;        ///< SCAN COUNT hint and UNLINK batch size
+    /// Receives each log line (already prefixed "llmcache:"); empty: a line on stderr. Called
+    /// rarely (state changes only), possibly from several threads; must not throw (if it does,
+    /// the exception is swallowed).
+    std::function<void(std::string_view)> log_sink{};
+};
+
+/// Error counters by kind (each failed operation counts once).
+struct RedisErrorCounts {
+    std::uint64_t connect = 0, timeout = 0, io = 0, protocol = 0, tls = 0, auth = 0, loading = 0, busy = 0,
+                  masterdown = 0, oom = 0, readonly = 0, wrongtype = 0, noperm = 0, misconf = 0, redirect = 0,
+                  other_reply = 0, pool_timeout = 0, circuit_open = 0;
+    std::uint64_t total() const noexcept {
+        return connect + timeout + io + protocol + tls + auth + loading + busy + masterdown + oom + readonly +
+               wrongtype + noperm + misconf + redirect + other_reply + pool_timeout + circuit_open;
+    }
+};
+
+enum class RedisCircuitState { closed, open, half_open };
+
+struct RedisStoreStats {
+    RedisErrorCounts errors{};
+    std::uint64_t retries = 0; ///< requests re-sent on a fresh connection (stale pooled one)
+    RedisCircuitState circuit = RedisCircuitState::closed;
+    std::uint64_t circuit_opened = 0, circuit_closed = 0, circuit_probes = 0;
+    std::uint64_t connections_opened = 0, connections_closed = 0, connect_failures = 0;
+    std::uint64_t pool_wait_timeouts = 0;
+    std::size_t connections_open = 0, connections_idle = 0, connections_peak = 0;
+};
+
+/// What scope_usage found under a prefix.
+struct RedisScopeUsage {
+    std::size_t keys = 0;
+    std::size_t bytes = 0;     ///< sum of the values' lengths
+    std::size_t key_bytes = 0; ///< sum of the keys' lengths
+};
+
+class RedisStore {
+public:
+    /// PX takes any positive 64-bit count; llmcache's own limit (ten years) is the bound.
+    static constexpr std::chrono::milliseconds max_ttl = ttl::limit;
+    /// Redis refuses bulk strings longer than proto-max-bulk-len (512 MB by default).
+    static constexpr std::size_t max_value_bytes = std::size_t{512} << 20;
+
+    /// Parses the URL and loads TLS files; does not connect (connections open on first use).
+    /// Throws std::invalid_argument for a bad URL or TLS file (the message never holds the
+    /// password); use make() for a non-throwing construction.
+    explicit RedisStore(RedisStoreOptions opts = {}) {
+        auto s = build(std::move(opts));
+        if (!s) {
+#if LLMCACHE_HAS_EXCEPTIONS
+            throw std::invalid_argument(s.error().message);
+#else
+            std::abort();
+#endif
+        }
+        state_ = std::move(*s);
+    }
+
+    static Result<RedisStore> make(RedisStoreOptions opts) {
+        auto s = build(std::move(opts));
+        if (!s)
+            return unexpected<Error>(s.error());
+        return RedisStore(std::move(*s));
+    }
+
+    // --- StorePolicy ------------------------------------------------------------------------
+    StoreValue get(std::string_view key) noexcept {
+        return run<std::optional<std::string>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            auto r = c.command({"GET", key}, deadline);
+            if (!r)
+                return IoResult<std::optional<std::string>>(unexpected<Fault>(std::move(r).error()));
+            return string_or_nil(c, **r, "GET");
+        });
+    }
+
+    /// GET that restarts the TTL (sliding expiry): GETEX on Redis >= 6.2, else GET + PEXPIRE.
+    StoreValue get_and_touch(std::string_view key, std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (auto bad = check_ttl(ttl); !bad)
+            return unexpected<Error>(bad.error());
+        return run<std::optional<std::string>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            using R = IoResult<std::optional<std::string>>;
+            const DecimalArg ms(ttl ? ttl->count() : 0);
+            if (c.server().has_getex()) {
+                auto r = ttl ? c.command({"GETEX", key, "PX", ms.view()}, deadline)
+                             : c.command({"GETEX", key, "PERSIST"}, deadline);
+                if (!r)
+                    return R(unexpected<Fault>(std::move(r).error()));
+                return string_or_nil(c, **r, "GETEX");
+            }
+            std::string wire;
+            append(wire, {"GET", key});
+            if (ttl)
+                append(wire, {"PEXPIRE", key, ms.view()});
+            else
+                append(wire, {"PERSIST", key});
+            std::vector<Reply> replies;
+            if (auto p = c.pipeline(wire, 2, replies, deadline); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return string_or_nil(c, *replies[0], "GET");
+        });
+    }
+
+    /// SET key value [PX ttl]: value and TTL in one command.
+    Result<void> put(std::string_view key, std::string_view value,
+                     std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (auto bad = check_ttl(ttl); !bad)
+            return bad;
+        if (value.size() > max_value_bytes)
+            return fail(ErrorCode::too_large, "llmcache: the value exceeds Redis's 512 MB string limit");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg ms(ttl ? ttl->count() : 0);
+            auto reply = ttl ? c.command({"SET", key, value, "PX", ms.view()}, deadline)
+                             : c.command({"SET", key, value}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            return expect_ok(c, **reply, "SET");
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    Result<bool> erase(std::string_view key) noexcept {
+        return run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const std::string_view cmd = c.server().has_unlink() ? "UNLINK" : "DEL";
+            auto r = c.command({cmd, key}, deadline);
+            if (!r)
+                return IoResult<bool>(unexpected<Fault>(std::move(r).error()));
+            auto n = integer(c, **r, cmd);
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+    }
+
+    /// Removes every key starting with `prefix` (SCAN MATCH + batched UNLINK; other keys are
+    /// untouched even when the prefix holds glob characters). An empty prefix is refused.
+    Result<std::size_t> clear_prefix(std::string_view prefix) noexcept {
+        if (prefix.empty())
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore::clear_prefix refuses an empty prefix (it would empty the "
+                        "whole database)");
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point) {
+            std::size_t removed = 0;
+            const std::string_view cmd = c.server().has_unlink() ? "UNLINK" : "DEL";
+            auto r = scan(c, prefix, [&](std::span<const std::string_view> keys, Clock::time_point dl) {
+                std::vector<std::string_view> args;
+                args.reserve(keys.size() + 1);
+                args.push_back(cmd);
+                args.insert(args.end(), keys.begin(), keys.end());
+                auto reply = c.command(std::span<const std::string_view>(args), dl);
+                if (!reply)
+                    return IoResult<void>(unexpected<Fault>(std::move(reply).error()));
+                auto n = integer(c, **reply, cmd);
+                if (!n)
+                    return IoResult<void>(unexpected<Fault>(std::move(n).error()));
+                removed += static_cast<std::size_t>(*n);
+                return IoResult<void>();
+            });
+            if (!r)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(r).error()));
+            return IoResult<std::size_t>(removed);
+        });
+    }
+
+    /// MGET in chunks of scan_count keys, pipelined in one round trip. On failure every slot
+    /// holds the error.
+    std::vector<StoreValue> get_many(std::span<const std::string_view> keys) noexcept {
+        std::vector<StoreValue> out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            out.reserve(keys.size());
+            if (keys.empty())
+                return out;
+            const std::size_t chunk = std::max<std::size_t>(1, state_->opts.scan_count);
+            auto r = run<std::vector<StoreValue>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+                using R = IoResult<std::vector<StoreValue>>;
+                std::string wire;
+                std::vector<std::string_view> args;
+                std::size_t commands = 0;
+                for (std::size_t i = 0; i < keys.size(); i += chunk) {
+                    const std::size_t n = std::min(chunk, keys.size() - i);
+                    args.assign({std::string_view("MGET")});
+                    args.insert(args.end(), keys.begin() + static_cast<std::ptrdiff_t>(i),
+                                keys.begin() + static_cast<std::ptrdiff_t>(i + n));
+                    append(wire, std::span<const std::string_view>(args));
+                    ++commands;
+                }
+                std::vector<Reply> replies;
+                if (auto p = c.pipeline(wire, commands, replies, scaled(deadline, keys.size())); !p)
+                    return R(unexpected<Fault>(std::move(p).error()));
+                std::vector<StoreValue> values;
+                values.reserve(keys.size());
+                for (const Reply& reply : replies) {
+                    if (reply->type == REDIS_REPLY_ERROR)
+                        return R(reply_fault(c, *reply, "MGET"));
+                    if (reply->type != REDIS_REPLY_ARRAY)
+                        return R(protocol_fault(c, "MGET"));
+                    for (std::size_t e = 0; e < reply->elements; ++e) {
+                        auto v = string_or_nil(c, *reply->element[e], "MGET");
+                        if (!v)
+                            return R(unexpected<Fault>(std::move(v).error()));
+                        values.emplace_back(std::move(*v));
+                    }
+                }
+                if (values.size() != keys.size())
+                    return R(protocol_fault(c, "MGET"));
+                return R(std::move(values));
+            });
+            if (r)
+                return std::move(*r);
+            out.assign(keys.size(), StoreValue(unexpected<Error>(r.error())));
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            out.clear();
+            return out; // cannot even report per key: an empty answer is a miss for everyone
+        }
+#endif
+    }
+
+    /// Pipelined SETs (each with its own PX) in one round trip. Returns how many were written;
+    /// when any was refused, the first refusal (after all replies were read).
+    Result<std::size_t> put_many(std::span<const StoreItem> items) noexcept {
+        for (const StoreItem& item : items) {
+            if (auto bad = check_ttl(item.ttl); !bad)
+                return unexpected<Error>(bad.error());
+            if (item.value.size() > max_value_bytes)
+                return fail(ErrorCode::too_large, "llmcache: a value exceeds Redis's 512 MB string limit");
+        }
+        if (items.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            using R = IoResult<std::size_t>;
+            std::string wire;
+            for (const StoreItem& item : items) {
+                const DecimalArg ms(item.ttl ? item.ttl->count() : 0);
+                if (item.ttl)
+                    append(wire, {"SET", item.key, item.value, "PX", ms.view()});
+                else
+                    append(wire, {"SET", item.key, item.value});
+            }
+            std::vector<Reply> replies;
+            if (auto p = c.pipeline(wire, items.size(), replies, scaled(deadline, items.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            std::size_t written = 0;
+            std::optional<Fault> first;
+            for (const Reply& reply : replies) {
+                auto ok = expect_ok(c, *reply, "SET");
+                if (ok)
+                    ++written;
+                else if (!first)
+                    first = std::move(ok).error();
+            }
+            if (first) {
+                first->error.message +=
+                    " (" + std::to_string(written) + " of " + std::to_string(items.size()) + " written)";
+                return R(unexpected<Fault>(std::move(*first)));
+            }
+            return R(written);
+        });
+    }
+
+    // --- Redis-specific ---------------------------------------------------------------------
+    /// Number of keys and bytes (value lengths) under `prefix` (SCAN + pipelined STRLEN).
+    Result<RedisScopeUsage> scope_usage(std::string_view prefix) noexcept {
+        return run<RedisScopeUsage>(Op::read, [&](Conn& c, Clock::time_point) {
+            RedisScopeUsage usage;
+            std::unordered_set<std::string> seen; // SCAN may return a key twice
+            auto r = scan(c, prefix, [&](std::span<const std::string_view> keys, Clock::time_point dl) {
+                std::string wire;
+                std::vector<std::string_view> fresh;
+                for (std::string_view k : keys)
+                    if (seen.emplace(k).second) {
+                        fresh.push_back(k);
+                        append(wire, {"STRLEN", k});
+                    }
+                std::vector<Reply> replies;
+                if (fresh.empty())
+                    return IoResult<void>();
+                if (auto p = c.pipeline(wire, fresh.size(), replies, dl); !p)
+                    return IoResult<void>(unexpected<Fault>(std::move(p).error()));
+                for (std::size_t i = 0; i < replies.size(); ++i) {
+                    if (replies[i]->type == REDIS_REPLY_ERROR)
+                        continue; // not a string (WRONGTYPE): not ours to count
+                    auto n = integer(c, *replies[i], "STRLEN");
+                    if (!n)
+                        return IoResult<void>(unexpected<Fault>(std::move(n).error()));
+                    if (*n == 0)
+                        continue; // expired or removed since SCAN saw it
+                    ++usage.keys;
+                    usage.bytes += static_cast<std::size_t>(*n);
+                    usage.key_bytes += fresh[i].size();
+                }
+                return IoResult<void>();
+            });
+            if (!r)
+                return IoResult<RedisScopeUsage>(unexpected<Fault>(std::move(r).error()));
+            return IoResult<RedisScopeUsage>(usage);
+        });
+    }
+
+    /// PING round trip (a health check; also opens a connection if none is open).
+    Result<std::chrono::microseconds> ping() noexcept {
+        return run<std::chrono::microseconds>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            using R = IoResult<std::chrono::microseconds>;
+            const auto start = Clock::now();
+            auto r = c.command({"PING"}, deadline);
+            if (!r)
+                return R(unexpected<Fault>(std::move(r).error()));
+            if ((*r)->type == REDIS_REPLY_ERROR)
+                return R(reply_fault(c, **r, "PING"));
+            if ((*r)->type != REDIS_REPLY_STATUS)
+                return R(protocol_fault(c, "PING"));
+            return R(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));
+        });
+    }
+
+    /// The server's redis_version ("7.0.15"; "unknown" when INFO is not allowed).
+    Result<std::string> server_version() noexcept {
+        return run<std::string>(Op::read, [&](Conn& c, Clock::time_point) {
+            return IoResult<std::string>(c.server().known() ? c.server().version : std::string("unknown"));
+        });
+    }
+
+    RedisStoreStats stats() const noexcept {
+        const State& st = *state_;
+        RedisStoreStats s;
+        auto n = [&](Failure f) {
+            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
+        };
+        RedisErrorCounts& e = s.errors;
+        e.connect = n(Failure::connect);
+        e.timeout = n(Failure::timeout);
+        e.io = n(Failure::io);
+        e.protocol = n(Failure::protocol);
+        e.tls = n(Failure::tls);
+        e.auth = n(Failure::auth);
+        e.loading = n(Failure::loading);
+        e.busy = n(Failure::busy);
+        e.masterdown = n(Failure::masterdown);
+        e.oom = n(Failure::oom);
+        e.readonly = n(Failure::readonly);
+        e.wrongtype = n(Failure::wrongtype);
+        e.noperm = n(Failure::noperm);
+        e.misconf = n(Failure::misconf);
+        e.redirect = n(Failure::redirect);
+        e.other_reply = n(Failure::other_reply);
+        e.pool_timeout = n(Failure::pool_timeout);
+        e.circuit_open = n(Failure::circuit_open);
+        s.retries = st.retries.load(std::memory_order_relaxed);
+        switch (st.breaker.state()) {
+        case Breaker::State::closed:
+            s.circuit = RedisCircuitState::closed;
+            break;
+        case Breaker::State::open:
+            s.circuit = RedisCircuitState::open;
+            break;
+        case Breaker::State::half_open:
+            s.circuit = RedisCircuitState::half_open;
+            break;
+        }
+        const auto b = st.breaker.stats();
+        s.circuit_opened = b.openings;
+        s.circuit_closed = b.closings;
+        s.circuit_probes = b.probes;
+        const auto p = st.pool.stats();
+        s.connections_opened = p.opened;
+        s.connections_closed = p.closed;
+        s.connect_failures = p.connect_failures;
+        s.pool_wait_timeouts = p.wait_timeouts;
+        s.connections_open = p.open;
+        s.connections_idle = p.idle;
+        s.connections_peak = p.peak_open;
+        return s;
+    }
+
+    /// Replaces the log sink (empty: stderr). Thread-safe.
+    void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
+        std::lock_guard lock(state_->log_mu);
+        state_->sink = std::move(sink);
+    }
+
+    /// The URL with the password masked ("redis://app:***@host:6379/2").
+    std::string url() const {
+        return state_->url.display();
+    }
+    const RedisStoreOptions& options() const noexcept {
+        return state_->opts;
+    }
+
+private:
+    using Clock = detail::redis::Clock;
+    using Conn = detail::redis::Connection;
+    using Failure = detail::redis::Failure;
+    using Fault = detail::redis::Fault;
+    using Reply = detail::redis::Reply;
+    using Breaker = detail::redis::CircuitBreaker;
+    using DecimalArg = detail::redis::DecimalArg;
+    template <class T>
+    using IoResult = detail::redis::IoResult<T>;
+    using detail_url = detail::redis::Url;
+
+    enum class Op { read, write };
+
+    struct State {
+        State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
+              detail::redis::PoolOptions popts)
+            : url(std::move(u)), opts(std::move(o)), pool(url, std::move(copts), popts),
+              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
+              sink(opts.log_sink) {
+            circuit_message = "llmcache: redis " + url.endpoint() +
+                              ": circuit open after repeated failures; not trying until the cool-down ends";
+        }
+        detail_url url;
+        RedisStoreOptions opts;
+        detail::redis::Pool pool;
+        Breaker breaker;
+        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
+        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
+        std::atomic<int> logged_count{0};
+        std::atomic<std::uint64_t> retries{0};
+        std::mutex log_mu;
+        std::function<void(std::string_view)> sink;
+        std::string circuit_message;
+    };
+
+    explicit RedisStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
+
+    static Result<std::shared_ptr<State>> build(RedisStoreOptions opts) {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            const std::string text = opts.url.empty() ? detail::redis::default_url() : opts.url;
+            auto url = detail::redis::parse_url(text);
+            if (!url)
+                return unexpected<Error>(url.error());
+            if (url->connect_timeout)
+                opts.connect_timeout = *url->connect_timeout;
+            if (url->command_timeout)
+                opts.command_timeout = *url->command_timeout;
+            if (url->pool_size)
+                opts.pool_size = *url->pool_size;
+            if (opts.connect_timeout.count() <= 0 || opts.command_timeout.count() <= 0 ||
+                opts.pool_wait.count() < 0)
+                return fail(ErrorCode::invalid_argument,
+                            "llmcache: RedisStoreOptions: timeouts must be positive");
+            detail::redis::ConnectOptions copts;
+            copts.connect_timeout = opts.connect_timeout;
+            copts.client_name = url->client_name ? *url->client_name : opts.client_name;
+            if (url->tls()) {
+                detail::redis::TlsConfig tc;
+                tc.ca_file = opts.tls.ca_file;
+                tc.ca_dir = opts.tls.ca_dir;
+                tc.cert_file = opts.tls.cert_file;
+                tc.key_file = opts.tls.key_file;
+                tc.server_name = opts.tls.server_name;
+                tc.verify = opts.tls.verify;
+                auto ctx = detail::redis::TlsContext::create(tc);
+                if (!ctx)
+                    return unexpected<Error>(ctx.error());
+                copts.tls = std::move(*ctx);
+            }
+            detail::redis::PoolOptions popts;
+            popts.max_connections = opts.pool_size;
+            popts.wait_timeout = opts.pool_wait;
+            popts.idle_check_after = opts.idle_check_after;
+            popts.backoff_max = opts.reconnect_backoff_max;
+            auto state = std::make_shared<State>(std::move(*url), std::move(opts), std::move(copts), popts);
+            if (state->url.tls() && !state->opts.tls.verify)
+                emit(*state, "llmcache: redis " + state->url.endpoint() +
+                                 ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
+                                 "false); anyone on the network path can read and change the cache");
+            return state;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::invalid_argument, "llmcache: RedisStore: out of memory");
+        }
+#endif
+    }
+
+    static Result<void> check_ttl(std::optional<std::chrono::milliseconds> ttl) {
+        if (ttl && (ttl->count() <= 0 || *ttl > max_ttl))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: a TTL must be positive and at most max_ttl");
+        return {};
+    }
+
+    /// A pipeline of n items gets one command_timeout per 1000 items on top of the first.
+    Clock::time_point scaled(Clock::time_point deadline, std::size_t n) const noexcept {
+        return deadline + state_->opts.command_timeout * static_cast<long>(n / 1000);
+    }
+
+    // --- reply helpers ---------------------------------------------------------------------
+    static void append(std::string& wire, std::span<const std::string_view> args) {
+        if (!detail::redis::append_command(wire, args))
+            detail::redis::out_of_memory();
+    }
+    static void append(std::string& wire, std::initializer_list<std::string_view> args) {
+        append(wire, std::span<const std::string_view>(args.begin(), args.size()));
+    }
+
+    static unexpected<Fault> reply_fault(Conn& c, const redisReply& r, std::string_view cmd) {
+        std::string msg = c.scrub(std::string(detail::redis::reply_text(r)));
+        const Failure kind = detail::redis::classify_error_reply(msg);
+        std::string text = c.what(std::string(cmd) + " refused: " + msg);
+        if (kind == Failure::redirect)
+            text += " (this server is part of a Redis Cluster; RedisStore talks to one node)";
+        return detail::redis::fault(kind, ErrorCode::store_rejected, std::move(text));
+    }
+    static unexpected<Fault> protocol_fault(Conn& c, std::string_view cmd) {
+        c.poison(); // we no longer know where the next reply starts
+        return detail::redis::fault(Failure::protocol, ErrorCode::store_unavailable,
+                                    c.what("unexpected reply type to " + std::string(cmd)));
+    }
+    static IoResult<std::optional<std::string>> string_or_nil(Conn& c, const redisReply& r,
+                                                              std::string_view cmd) {
+        switch (r.type) {
+        case REDIS_REPLY_STRING:
+            return std::optional<std::string>(std::in_place, r.str, r.len);
+        case REDIS_REPLY_NIL:
+            return std::optional<std::string>{};
+        case REDIS_REPLY_ERROR:
+            return reply_fault(c, r, cmd);
+        default:
+            return protocol_fault(c, cmd);
+        }
+    }
+    static IoResult<bool> expect_ok(Conn& c, const redisReply& r, std::string_view cmd) {
+        if (r.type == REDIS_REPLY_STATUS)
+            return true;
+        if (r.type == REDIS_REPLY_ERROR)
+            return reply_fault(c, r, cmd);
+        if (r.type == REDIS_REPLY_NIL)
+            return detail::redis::fault(Failure::other_reply, ErrorCode::store_rejected,
+                                        c.what(std::string(cmd) + " was not performed"));
+        return protocol_fault(c, cmd);
+    }
+    static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
+        if (r.type == REDIS_REPLY_INTEGER)
+            return r.integer;
+        if (r.type == REDIS_REPLY_ERROR)
+            return reply_fault(c, r, cmd);
+        return protocol_fault(c, cmd);
+    }
+
+    /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
+    static std::string match_pattern(std::string_view prefix) {
+        std::string p;
+        p.reserve(prefix.size() + 8);
+        for (char ch : prefix) {
+            if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
+                p += '\\';
+            p += ch;
+        }
+        p += '*';
+        return p;
+    }
+
+    /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
+    /// page. Bounded by bulk_timeout as a whole and command_timeout per round trip.
+    template <class Page>
+    IoResult<void> scan(Conn& c, std::string_view prefix, Page&& page) {
+        const State& st = *state_;
+        const auto bulk_deadline = Clock::now() + st.opts.bulk_timeout;
+        auto deadline = [&] { return std::min(Clock::now() + st.opts.command_timeout, bulk_deadline); };
+        const std::string pattern = match_pattern(prefix);
+        const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, st.opts.scan_count)));
+        std::string cursor = "0";
+        std::vector<std::string_view> keys;
+        for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
+            auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
+            if (!r)
+                return unexpected<Fault>(std::move(r).error());
+            const redisReply& reply = **r;
+            if (reply.type == REDIS_REPLY_ERROR)
+                return reply_fault(c, reply, "SCAN");
+            if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+                reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
+                return protocol_fault(c, "SCAN");
+            keys.clear();
+            const redisReply& list = *reply.element[1];
+            for (std::size_t i = 0; i < list.elements; ++i) {
+                if (list.element[i]->type != REDIS_REPLY_STRING)
+                    return protocol_fault(c, "SCAN");
+                const std::string_view k = detail::redis::reply_text(*list.element[i]);
+                if (k.starts_with(prefix)) // MATCH already did this; belt and braces
+                    keys.push_back(k);
+            }
+            if (!keys.empty())
+                if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
+                    return p;
+            cursor.assign(detail::redis::reply_text(*reply.element[0]));
+            if (cursor == "0")
+                return {};
+            if (Clock::now() >= bulk_deadline)
+                return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
+                                            c.what("SCAN did not finish within bulk_timeout"));
+        }
+        return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
+                                    c.what("SCAN did not finish"));
+    }
+
+    // --- the common path of every operation ------------------------------------------------
+    template <class T, class Body>
+    Result<T> run(Op op, Body&& body) noexcept {
+        State& st = *state_;
+        const auto admit = st.breaker.admit();
+        if (admit == Breaker::Admit::no) {
+            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
+                                                                                 std::memory_order_relaxed);
+            return fail_quietly(st.circuit_message);
+        }
+        if (admit == Breaker::Admit::probe)
+            st.pool.reset_backoff();
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            for (int attempt = 0;; ++attempt) {
+                auto lease = st.pool.acquire();
+                if (!lease)
+                    return failed(admit, op, std::move(lease).error());
+                const auto deadline = Clock::now() + st.opts.command_timeout;
+                IoResult<T> r = body(**lease, deadline);
+                (*lease)->finish_request();
+                lease->release();
+                if (r) {
+                    succeeded(admit, op);
+                    return std::move(*r);
+                }
+                Fault f = std::move(r).error();
+                if (f.retryable && attempt == 0) {
+                    // The pooled connection had been closed by the server (restart, idle timeout):
+                    // the request never reached it, so send it once more on a fresh connection.
+                    st.retries.fetch_add(1, std::memory_order_relaxed);
+                    st.pool.drop_idle();
+                    continue;
+                }
+                return failed(admit, op, std::move(f));
+            }
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            st.breaker.on_neutral(admit);
+            return fail_quietly("llmcache: RedisStore: out of memory");
+        } catch (...) {
+            st.breaker.on_neutral(admit);
+            return fail_quietly("llmcache: RedisStore: unexpected internal error");
+        }
+#endif
+    }
+
+    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+        } catch (...) {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
+        }
+#else
+        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+#endif
+    }
+
+    void succeeded(Breaker::Admit admit, Op op) {
+        State& st = *state_;
+        if (st.breaker.on_success(admit) == Breaker::Change::closed)
+            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
+        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
+            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
+                const auto kind = static_cast<Failure>(k);
+                const bool clears =
+                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
+                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
+                                         kind == Failure::misconf || kind == Failure::noperm));
+                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
+                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
+            }
+        }
+    }
+
+    unexpected<Error> failed(Breaker::Admit admit, Op, Fault f) {
+        State& st = *state_;
+        const auto k = static_cast<std::size_t>(f.kind);
+        st.errors[k].fetch_add(1, std::memory_order_relaxed);
+        // Scrub once more: no path may hand the password out.
+        f.error.message = scrub(st, std::move(f.error.message));
+        if (detail::redis::server_unusable(f.kind)) {
+            if (f.kind == Failure::io || f.kind == Failure::timeout)
+                st.pool.drop_idle();
+            if (st.breaker.on_failure(admit) == Breaker::Change::opened)
+                emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +
+                             std::to_string(st.opts.circuit.failure_threshold) +
+                             " consecutive failures; operations fail fast for " +
+                             std::to_string(st.opts.circuit.cool_down.count()) +
+                             " ms, then one probe (last error: " + f.error.message + ")");
+        } else if (f.kind == Failure::pool_timeout) {
+            st.breaker.on_neutral(admit);
+        } else if (st.breaker.on_success(admit) == Breaker::Change::closed) {
+            // The server answered (with a refusal): it is reachable.
+            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
+        }
+        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
+            st.logged_count.fetch_add(1, std::memory_order_relaxed);
+            emit(st, f.error.message + " [" + std::string(detail::redis::to_string(f.kind)) +
+                         "; further errors of this kind are counted in stats(), logged again after a "
+                         "recovery]");
+        }
+        return unexpected<Error>(std::move(f.error));
+    }
+
+    static std::string scrub(const State& st, std::string text) {
+        const std::string& pw = st.url.password;
+        if (pw.empty())
+            return text;
+        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
+            text.replace(p, pw.size(), "***");
+        return text;
+    }
+
+    static void emit(State& st, std::string line) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            line = scrub(st, std::move(line));
+            std::function<void(std::string_view)> sink;
+            {
+                std::lock_guard lock(st.log_mu);
+                sink = st.sink;
+            }
+            if (sink) {
+                sink(line);
+            } else {
+                line += '\n';
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            // A failing log sink must not turn a cache miss into a crash.
+        }
+#endif
+    }
+
+    std::shared_ptr<State> state_;
+};
+
+LLMCACHE_END_NAMESPACE

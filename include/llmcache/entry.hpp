@@ -123,6 +123,8 @@ inline Result<Response> decode(std::string_view stored, std::string_view key) {
         return corrupt("has no llmcache header (foreign or garbage value)");
     if (static_cast<std::uint8_t>(stored[4]) != format_version)
         return corrupt("has an unsupported format version");
+    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
+        return corrupt("has non-zero reserved header bytes");
     const std::uint64_t body = detail::get_le(stored.data() + 8, 4);
     if (body != stored.size() - header_size)
         return corrupt("is truncated or has trailing bytes");

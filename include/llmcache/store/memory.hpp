@@ -150,14 +150,17 @@ public:
         return removed;
     }
 
-    /// Milliseconds until `key` expires: empty when absent or without TTL (for tests and tools).
+    /// Milliseconds until `key` expires: empty when absent (or already expired) or without TTL
+    /// (for tests and tools).
     std::optional<std::chrono::milliseconds> ttl_remaining(std::string_view key) const noexcept {
         Shard& shard = const_cast<MemoryStore*>(this)->shard_for(key);
         std::lock_guard lock(shard.mutex);
         auto it = shard.index.find(key);
-        if (it == shard.index.end() || it->second->expires == Clock::time_point::max())
+        const auto now = Clock::now();
+        if (it == shard.index.end() || it->second->expires == Clock::time_point::max() ||
+            it->second->expires <= now)
             return std::nullopt;
-        return std::chrono::duration_cast<std::chrono::milliseconds>(it->second->expires - Clock::now());
+        return std::chrono::duration_cast<std::chrono::milliseconds>(it->second->expires - now);
     }
 
     MemoryStoreStats stats() const noexcept {

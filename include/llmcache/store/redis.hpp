@@ -94,6 +94,10 @@ struct RedisStoreOptions {
     RedisTlsOptions tls{};
     std::string client_name = "llmcache"; ///< CLIENT SETNAME (empty: not sent)
     std::size_t scan_count = 1000;        ///< SCAN COUNT hint and UNLINK batch size
+    /// Take the server to be this version ("6.0") instead of what INFO reports: for servers that
+    /// refuse INFO (then commands are limited to the oldest supported set), and to exercise the
+    /// fallbacks for older servers (GET + PEXPIRE instead of GETEX, DEL instead of UNLINK).
+    std::string assume_version{};
     /// Receives each log line (already prefixed "llmcache:"); empty: a line on stderr. Called
     /// rarely (state changes only), possibly from several threads; must not throw (if it does,
     /// the exception is swallowed).
@@ -545,6 +549,7 @@ private:
             detail::redis::ConnectOptions copts;
             copts.connect_timeout = opts.connect_timeout;
             copts.client_name = url->client_name ? *url->client_name : opts.client_name;
+            copts.assume_version = opts.assume_version;
             if (url->tls()) {
                 detail::redis::TlsConfig tc;
                 tc.ca_file = opts.tls.ca_file;

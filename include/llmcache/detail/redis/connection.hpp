@@ -423,6 +423,9 @@ struct ConnectOptions {
     std::chrono::milliseconds connect_timeout{300}; ///< connect + TLS + AUTH/SELECT/INFO handshake
     std::shared_ptr<const TlsContext> tls{};        ///< required for rediss:// URLs
     std::string client_name = "llmcache";           ///< CLIENT SETNAME; empty: not sent
+    /// When set ("6.0"), the server is taken to be this version whatever INFO says (servers that
+    /// refuse INFO; tests of the fallbacks for older servers).
+    std::string assume_version{};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -858,7 +861,7 @@ private:
             std::string msg = scrub(std::string(reply_text(r)));
             const Failure kind = classify_error_reply(msg);
             close();
-            return fault(kind == Failure::other_reply ? Failure::auth : kind, ErrorCode::store_rejected,
+            return fault(kind == Failure::other_reply ? Failure::connect : kind, ErrorCode::store_rejected,
                          what(std::string(step) + " refused: " + msg));
         };
         if (auth) {
@@ -903,12 +906,17 @@ private:
                               "(redis://:password@host or redis://user:password@host): " +
                               msg));
         }
-        if (info.type == REDIS_REPLY_STRING)
+        if (info.type == REDIS_REPLY_STRING) {
             server_ = ServerInfo::from_info(reply_text(info));
-        else if (info.type != REDIS_REPLY_ERROR) {
+        } else if (info.type != REDIS_REPLY_ERROR) {
             close();
             return fault(Failure::protocol, ErrorCode::store_unavailable,
                          what("unexpected answer to INFO (is this a Redis server?)"));
+        }
+        if (!opts.assume_version.empty()) {
+            std::string mode = server_.mode;
+            server_ = ServerInfo::from_info("redis_version:" + opts.assume_version + "\r\n");
+            server_.mode = std::move(mode);
         }
         if (server_.mode == "sentinel") {
             close();

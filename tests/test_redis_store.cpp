@@ -248,7 +248,7 @@ TEST_CASE("redis store: clear_prefix removes one scope only, glob characters inc
     const std::string glob = "llmcache:g*[a-z]?\\:";
     REQUIRE(store.put(glob + "1", "v", std::nullopt));
     REQUIRE(store.put(glob + "2", "v", std::nullopt));
-    REQUIRE(store.put("llmcache:gXXa7\\:1", "v", std::nullopt)); // matches the unescaped glob
+    REQUIRE(store.put("llmcache:gXXa7\\:1", "v", std::nullopt));  // matches the unescaped glob
     REQUIRE(store.put("llmcache:g*[a-z]?:1", "v", std::nullopt)); // differs by the backslash
     removed = store.clear_prefix(glob);
     REQUIRE(removed);
@@ -401,8 +401,8 @@ TEST_CASE("redis store: a Cache on Redis answers from the store", "[redis][cache
     CHECK(admin.dbsize() == 10);
 
     // Sliding TTL through the Cache.
-    llmcache::Cache sliding{llmcache::Xxh3Key<>{}, store, llmcache::ExactOnly{},
-                            llmcache::ttl::Sliding<>{2s}, llmcache::CallableBackend{model}};
+    llmcache::Cache sliding{llmcache::Xxh3Key<>{}, store, llmcache::ExactOnly{}, llmcache::ttl::Sliding<>{2s},
+                            llmcache::CallableBackend{model}};
     auto req = llmcache_test::prompt("slide me");
     REQUIRE(sliding.invoke(req));
     std::this_thread::sleep_for(300ms);

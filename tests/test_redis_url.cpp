@@ -169,17 +169,17 @@ TEST_CASE("redis url: malformed URLs are refused with a clear reason", "[redis][
 TEST_CASE("redis url: no error text ever holds the password", "[redis][url][secrets]") {
     const std::string pw = "Hunter2-Secret";
     const std::vector<std::string> urls = {
-        "redis://app:" + pw + "@h:0",               // bad port
-        "redis://app:" + pw + "@h/notadb",          // bad db
-        "redis://app:" + pw + "@h?verify=false",    // refused option
-        "redis://app:" + pw + "@h?what=1",          // unknown option
-        "rediss://:" + pw + "@[::1",                // bad IPv6
-        "redis://app:" + pw + "/x@h",               // unencoded '/' in the password
-        "redis://app:" + pw,                        // no '@': the password sits where the port goes
-        "redis://app:" + pw + "%zz@h",              // bad escape next to the password
-        "unix://app:" + pw + "@/tmp/x.sock?db=no",  // unix form
+        "redis://app:" + pw + "@h:0",                 // bad port
+        "redis://app:" + pw + "@h/notadb",            // bad db
+        "redis://app:" + pw + "@h?verify=false",      // refused option
+        "redis://app:" + pw + "@h?what=1",            // unknown option
+        "rediss://:" + pw + "@[::1",                  // bad IPv6
+        "redis://app:" + pw + "/x@h",                 // unencoded '/' in the password
+        "redis://app:" + pw,                          // no '@': the password sits where the port goes
+        "redis://app:" + pw + "%zz@h",                // bad escape next to the password
+        "unix://app:" + pw + "@/tmp/x.sock?db=no",    // unix form
         "unix:///tmp/x.sock?password=" + pw + "&q=1", // password as a query option
-        "ftp://app:" + pw + "@h",                   // bad scheme
+        "ftp://app:" + pw + "@h",                     // bad scheme
     };
     for (const std::string& url : urls) {
         INFO(redact_url(url));

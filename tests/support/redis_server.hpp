@@ -76,7 +76,8 @@ inline int free_port() {
 }
 
 inline std::string make_temp_dir(const char* tag) {
-    std::string pattern = (std::filesystem::temp_directory_path() / (std::string("llmcache-") + tag + "-XXXXXX")).string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / (std::string("llmcache-") + tag + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr)
         throw std::runtime_error("mkdtemp failed for " + pattern);
     return pattern;
@@ -119,8 +120,8 @@ inline bool port_accepts(int port, std::chrono::milliseconds timeout = std::chro
 /// for mutual TLS; and a second CA that signed nothing we use (untrusted for our servers).
 struct TestCerts {
     std::string dir;
-    std::string ca_crt, ca_key, server_crt, server_key, wrong_host_crt, wrong_host_key, client_crt, client_key,
-        other_ca_crt;
+    std::string ca_crt, ca_key, server_crt, server_key, wrong_host_crt, wrong_host_key, client_crt,
+        client_key, other_ca_crt;
 
     static const TestCerts& get() {
         static TestCerts certs = make();
@@ -168,8 +169,9 @@ private:
         };
         auto write = [&](const char* name, const char* text) { std::ofstream(f(name)) << text; };
         run("openssl req -x509 " + key + " -keyout ca.key -out ca.crt -days 3 -subj '/CN=llmcache test CA'");
-        run("openssl req -x509 " + key + " -keyout other_ca.key -out other_ca.crt -days 3 -subj '/CN=llmcache "
-                                         "untrusted CA'");
+        run("openssl req -x509 " + key +
+            " -keyout other_ca.key -out other_ca.crt -days 3 -subj '/CN=llmcache "
+            "untrusted CA'");
         write("server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
                             "extendedKeyUsage=serverAuth\n");
         write("wrong.ext", "subjectAltName=DNS:wrong.example\nbasicConstraints=CA:FALSE\n"
@@ -177,10 +179,10 @@ private:
         write("client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
         for (const char* n : {"server", "wrong", "client"}) {
             const std::string name = n;
-            run("openssl req " + key + " -keyout " + name + ".key -out " + name + ".csr -subj '/CN=llmcache " +
-                name + "'");
-            run("openssl x509 -req -in " + name + ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -out " + name +
-                ".crt -days 3 -extfile " + name + ".ext");
+            run("openssl req " + key + " -keyout " + name + ".key -out " + name +
+                ".csr -subj '/CN=llmcache " + name + "'");
+            run("openssl x509 -req -in " + name + ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -out " +
+                name + ".crt -days 3 -extfile " + name + ".ext");
         }
         return c;
     }
@@ -285,7 +287,8 @@ public:
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
             }
         }
-        throw std::runtime_error("could not restart redis-server on port " + std::to_string(port_) + ": " + last);
+        throw std::runtime_error("could not restart redis-server on port " + std::to_string(port_) + ": " +
+                                 last);
     }
 
 private:
@@ -352,8 +355,8 @@ private:
                 return;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        throw std::runtime_error("redis-server did not become ready within 10 s (port " + std::to_string(port_) +
-                                 "); its log:\n" + log());
+        throw std::runtime_error("redis-server did not become ready within 10 s (port " +
+                                 std::to_string(port_) + "); its log:\n" + log());
     }
 
     void reap(int sig) {

@@ -274,9 +274,15 @@ public:
                 return fail(ErrorCode::invalid_argument, "llmcache: redis TLS: cannot load the client "
                                                          "certificate '" +
                                                              cfg.cert_file + "': " + openssl_error_text());
-            if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+            if (SSL_CTX_use_PrivateKey_file(ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+                if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+                    ERR_clear_error();
+                    return fail(ErrorCode::invalid_argument,
+                                "llmcache: redis TLS: the client key does not match the client certificate");
+                }
                 return fail(ErrorCode::invalid_argument, "llmcache: redis TLS: cannot load the client key '" +
                                                              cfg.key_file + "': " + openssl_error_text());
+            }
             if (SSL_CTX_check_private_key(ctx) != 1)
                 return fail(ErrorCode::invalid_argument,
                             "llmcache: redis TLS: the client key does not match the client certificate");
@@ -861,6 +867,11 @@ private:
             std::string msg = scrub(std::string(reply_text(r)));
             const Failure kind = classify_error_reply(msg);
             close();
+            if (kind == Failure::auth && !auth)
+                return fault(Failure::auth, ErrorCode::store_rejected,
+                             what("the server requires authentication; put the password in the URL "
+                                  "(redis://:password@host or redis://user:password@host): " +
+                                  msg));
             return fault(kind == Failure::other_reply ? Failure::connect : kind, ErrorCode::store_rejected,
                          what(std::string(step) + " refused: " + msg));
         };
@@ -898,14 +909,8 @@ private:
                 return refused("CLIENT SETNAME", r);
         }
         const redisReply& info = *replies[i++];
-        if (info.type == REDIS_REPLY_ERROR && classify_error_reply(reply_text(info)) == Failure::auth) {
-            std::string msg = scrub(std::string(reply_text(info)));
-            close();
-            return fault(Failure::auth, ErrorCode::store_rejected,
-                         what("the server requires authentication; put the password in the URL "
-                              "(redis://:password@host or redis://user:password@host): " +
-                              msg));
-        }
+        if (info.type == REDIS_REPLY_ERROR && classify_error_reply(reply_text(info)) == Failure::auth)
+            return refused("INFO", info);
         if (info.type == REDIS_REPLY_STRING) {
             server_ = ServerInfo::from_info(reply_text(info));
         } else if (info.type != REDIS_REPLY_ERROR) {

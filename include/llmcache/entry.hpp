@@ -187,13 +187,20 @@ inline Result<Response> decode(std::string_view stored, std::string_view key) {
             }
             break;
         }
-        case tag_created:
+        case tag_created: {
             if (value.size() != 8)
                 return corrupt("has an invalid creation time");
-            r.created = std::chrono::system_clock::time_point(
-                std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                    std::chrono::milliseconds(static_cast<std::int64_t>(detail::get_le(value.data(), 8)))));
+            // encode() writes only representable times; anything else would overflow the cast.
+            using SysDuration = std::chrono::system_clock::duration;
+            constexpr auto earliest =
+                std::chrono::duration_cast<std::chrono::milliseconds>(SysDuration::min());
+            constexpr auto latest = std::chrono::duration_cast<std::chrono::milliseconds>(SysDuration::max());
+            const std::chrono::milliseconds ms(static_cast<std::int64_t>(detail::get_le(value.data(), 8)));
+            if (ms < earliest || ms > latest)
+                return corrupt("has an invalid creation time");
+            r.created = std::chrono::system_clock::time_point(std::chrono::duration_cast<SysDuration>(ms));
             break;
+        }
         default:
             break; // a field from a newer minor revision: skip it
         }

@@ -550,6 +550,7 @@ private:
             copts.connect_timeout = opts.connect_timeout;
             copts.client_name = url->client_name ? *url->client_name : opts.client_name;
             copts.assume_version = opts.assume_version;
+            copts.reply_timeout_hint = opts.command_timeout;
             if (url->tls()) {
                 detail::redis::TlsConfig tc;
                 tc.ca_file = opts.tls.ca_file;

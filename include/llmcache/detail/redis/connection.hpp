@@ -310,7 +310,7 @@ namespace tls_bio {
 inline int write(BIO* b, const char* data, int len) {
     const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
     BIO_clear_retry_flags(b);
-    const ssize_t n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd, data, static_cast<std::size_t>(len), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         BIO_set_retry_write(b);
     return static_cast<int>(n);
@@ -318,7 +318,7 @@ inline int write(BIO* b, const char* data, int len) {
 inline int read(BIO* b, char* data, int len) {
     const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
     BIO_clear_retry_flags(b);
-    const ssize_t n = ::recv(fd, data, static_cast<std::size_t>(len), 0);
+    const ssize_t n = ::recv(fd, data, static_cast<std::size_t>(len), MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         BIO_set_retry_read(b);
     return static_cast<int>(n);
@@ -432,6 +432,10 @@ struct ConnectOptions {
     /// When set ("6.0"), the server is taken to be this version whatever INFO says (servers that
     /// refuse INFO; tests of the fallbacks for older servers).
     std::string assume_version{};
+    /// The usual reply budget (the store's command timeout). When at least 20 ms, plain TCP and
+    /// unix connections read the first reply bytes with one blocking recv bounded by 80% of it
+    /// (SO_RCVTIMEO) instead of poll + recv; later reads and TLS always poll with the time left.
+    std::chrono::milliseconds reply_timeout_hint{0};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +464,8 @@ public:
         }
         if (auto r = c->handshake(opts, deadline); !r)
             return unexpected<Fault>(std::move(r).error());
+        if (!url.tls() && opts.reply_timeout_hint >= std::chrono::milliseconds(20))
+            c->enable_blocking_first_read(opts.reply_timeout_hint * 8 / 10);
         c->last_used_ = Clock::now();
         return c;
     }
@@ -526,6 +532,18 @@ public:
 
 private:
     explicit Connection(const Url& url) : url_(url) {}
+
+    void enable_blocking_first_read(std::chrono::milliseconds budget) noexcept {
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(budget).count();
+        timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+        const int flags = ::fcntl(fd_, F_GETFL);
+        if (flags < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+            return;
+        if (::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0)
+            return;
+        // Every other send/recv passes MSG_DONTWAIT, so only the fast-path recv can block.
+        read_block_ = budget + std::chrono::milliseconds(5); // SO_RCVTIMEO rounds up to jiffies
+    }
 
     void close() noexcept {
         if (ssl_ != nullptr) {
@@ -597,7 +615,7 @@ private:
                 return io_fault(Failure::io, ErrorCode::store_unavailable,
                                 "TLS write failed (connection closed?)");
             }
-            const ssize_t n = ::send(fd_, p, left, MSG_NOSIGNAL);
+            const ssize_t n = ::send(fd_, p, left, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 p += n;
                 left -= static_cast<std::size_t>(n);
@@ -613,6 +631,7 @@ private:
             return io_fault(Failure::io, ErrorCode::store_unavailable,
                             std::string("write failed: ") + std::strerror(errno));
         }
+        fresh_send_ = true;
         return {};
     }
 
@@ -642,9 +661,25 @@ private:
                                     ? "the server closed the connection"
                                     : "TLS read failed: " + openssl_error_text());
             }
+            if (fresh_send_ && read_block_.count() > 0 && deadline - Clock::now() >= read_block_) {
+                // Fast path for the first read after a request: one blocking recv, bounded by
+                // SO_RCVTIMEO (read_block_, which fits in the remaining time), saves the poll.
+                fresh_send_ = false;
+                const ssize_t n = ::recv(fd_, buf_, sizeof buf_, 0);
+                if (n > 0)
+                    return static_cast<std::size_t>(n);
+                if (n == 0)
+                    return io_fault(Failure::io, ErrorCode::store_unavailable,
+                                    "the server closed the connection");
+                if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+                    return io_fault(Failure::io, ErrorCode::store_unavailable,
+                                    std::string("read failed: ") + std::strerror(errno));
+                continue; // SO_RCVTIMEO expired (or a signal): poll for the rest of the time
+            }
+            fresh_send_ = false;
             if (auto w = wait(POLLIN, deadline, "waiting for the reply"); !w)
                 return unexpected<Fault>(std::move(w).error());
-            const ssize_t n = ::recv(fd_, buf_, sizeof buf_, 0);
+            const ssize_t n = ::recv(fd_, buf_, sizeof buf_, MSG_DONTWAIT);
             if (n > 0)
                 return static_cast<std::size_t>(n);
             if (n == 0)
@@ -941,6 +976,8 @@ private:
     std::uint64_t requests_ = 0;
     std::uint64_t received_since_mark_ = 0;
     bool reused_ = false;
+    bool fresh_send_ = false;
+    std::chrono::milliseconds read_block_{0}; ///< blocking first read allowed when this much time is left
     std::string wire_;
     char buf_[16384];
 };

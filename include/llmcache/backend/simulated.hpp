@@ -54,7 +54,8 @@ public:
         const double latency_ms = std::exp(mu_ + sigma_ * normal(h));
         std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(latency_ms * opts_.time_scale));
 
-        if (opts_.failure_rate > 0.0 && unit(h >> 7) < opts_.failure_rate)
+        // unit() reads the top 53 bits, so mix all 64 first (h >> 7 left it below 2^-7).
+        if (opts_.failure_rate > 0.0 && unit(h * 0xbf58476d1ce4e5b9ull) < opts_.failure_rate)
             return fail(ErrorCode::backend_unavailable, "simulated model overloaded (529-like)", 529);
 
         std::uint64_t input = 3;

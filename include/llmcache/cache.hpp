@@ -38,9 +38,26 @@
 
 LLMCACHE_BEGIN_NAMESPACE
 
+namespace detail {
+/// Satisfies touching_store; stands in for the store when the TTL policy does not slide, so that
+/// when it does slide the compiler names touching_store<YourStore> as what is missing.
+struct AnyTouchingStore {
+    StoreValue get(std::string_view) noexcept { return std::optional<std::string>{}; }
+    StoreValue get_and_touch(std::string_view, std::optional<std::chrono::milliseconds>) noexcept {
+        return std::optional<std::string>{};
+    }
+    Result<void> put(std::string_view, std::string_view, std::optional<std::chrono::milliseconds>) noexcept {
+        return {};
+    }
+    Result<bool> erase(std::string_view) noexcept { return false; }
+    Result<std::size_t> clear_prefix(std::string_view) noexcept { return std::size_t{0}; }
+};
+} // namespace detail
+
 /// A sliding TTL needs a store that can restart a TTL on read (get_and_touch).
 template <class Ttl, class Store>
-concept sliding_ttl_supported = !Ttl::refresh_on_hit || touching_store<Store>;
+concept sliding_ttl_supported =
+    touching_store<std::conditional_t<Ttl::refresh_on_hit, Store, detail::AnyTouchingStore>>;
 
 /// A semantic similarity policy needs keys that name a request's partition (partition_for).
 template <class Similarity, class Key>
@@ -554,5 +571,17 @@ private:
     detail::StripedCounters counters_;
     detail::SingleFlight flights_;
 };
+
+// Deduction guides without constraints: a policy that does not fit then fails in Cache's own
+// requires-clause, where compilers name the concept that is not satisfied (clang otherwise only
+// says that deduction failed).
+template <class Key, class Store, class Similarity, class Ttl, class Backend>
+Cache(Key, Store, Similarity, Ttl, Backend) -> Cache<Key, Store, Similarity, Ttl, Backend>;
+template <class Key, class Store, class Similarity, class Ttl, class Backend, class Observer>
+Cache(Key, Store, Similarity, Ttl, Backend, Observer)
+    -> Cache<Key, Store, Similarity, Ttl, Backend, Observer>;
+template <class Key, class Store, class Similarity, class Ttl, class Backend, class Observer>
+Cache(Key, Store, Similarity, Ttl, Backend, Observer, CacheOptions)
+    -> Cache<Key, Store, Similarity, Ttl, Backend, Observer>;
 
 LLMCACHE_END_NAMESPACE

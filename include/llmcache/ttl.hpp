@@ -44,8 +44,7 @@ namespace detail {
 template <class Rep, class Period>
 constexpr Duration checked(std::chrono::duration<Rep, Period> d) {
     if (!(d > std::chrono::duration<Rep, Period>::zero())) // also rejects NaN
-        invalid(
-            "llmcache::ttl: a TTL must be longer than zero (use ttl::None for entries that never expire)");
+        invalid("llmcache::ttl: a TTL must be longer than zero (ttl::None never expires)");
     if (d > limit)
         invalid("llmcache::ttl: a TTL must not exceed ttl::limit (3650 days)");
     auto ms = std::chrono::duration_cast<Duration>(d);
@@ -127,7 +126,7 @@ public:
     /// `fraction` must be in (0, 0.5]: ±50% is already a factor of three between extremes.
     constexpr Jittered(Inner inner, double fraction) : inner_(inner), fraction_(fraction) {
         if (!(fraction > 0.0 && fraction <= 0.5))
-            detail::invalid("llmcache::ttl::Jittered: the jitter fraction must be in (0, 0.5]");
+            detail::invalid("llmcache::ttl::Jittered: the fraction must be in (0, 0.5]");
         if (!inner.longest())
             detail::invalid("llmcache::ttl::Jittered: cannot jitter a TTL that never expires");
     }
@@ -172,8 +171,7 @@ public:
     template <class Rep, class Period>
     constexpr explicit RangedPreset(std::chrono::duration<Rep, Period> d) : ttl_(checked(d)) {
         if (d < minimum || d > maximum)
-            invalid("llmcache::ttl preset: the TTL is outside the range this workload preset allows; "
-                    "use ttl::Fixed for other values");
+            invalid("llmcache::ttl preset: TTL outside the range of this preset (use ttl::Fixed)");
     }
 
     constexpr std::optional<Duration> ttl_for(std::string_view) const noexcept { return ttl_; }

@@ -57,11 +57,15 @@ public:
 
     /// A get that also restarts the entry's TTL (used by sliding TTL policies).
     StoreValue get_and_touch(std::string_view key, std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (!valid_ttl(ttl))
+            return fail(ErrorCode::invalid_argument, "memory store: TTL must be in (0, max_ttl]");
         return lookup(key, true, ttl);
     }
 
     Result<void> put(std::string_view key, std::string_view value,
                      std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (!valid_ttl(ttl))
+            return fail(ErrorCode::invalid_argument, "memory store: TTL must be in (0, max_ttl]");
         const std::size_t charge = key.size() + value.size() + per_entry_overhead;
         Shard& shard = shard_for(key);
         if (charge > shard.max_bytes)
@@ -70,12 +74,23 @@ public:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
+            // Everything that can throw happens before the shard changes, so running out of
+            // memory leaves the list, the index and the byte count as they were.
+            List fresh;
+            fresh.push_back(Node{std::string(key), std::string(value), expires, charge});
             std::lock_guard lock(shard.mutex);
-            if (auto it = shard.index.find(key); it != shard.index.end())
-                shard.remove(it->second);
-            shard.lru.push_front(Node{std::string(key), std::string(value), expires, charge});
-            shard.index.emplace(shard.lru.front().key, shard.lru.begin());
-            shard.bytes += charge;
+            if (auto it = shard.index.find(key); it != shard.index.end()) {
+                List::iterator node = it->second;
+                shard.bytes = shard.bytes - node->charge + charge;
+                node->value.swap(fresh.front().value);
+                node->expires = expires;
+                node->charge = charge;
+                shard.lru.splice(shard.lru.begin(), shard.lru, node);
+            } else {
+                shard.index.emplace(std::string_view(fresh.front().key), fresh.begin());
+                shard.lru.splice(shard.lru.begin(), fresh); // iterators stay valid across splice
+                shard.bytes += charge;
+            }
             shard.evict_to_bounds();
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -240,6 +255,10 @@ private:
     }
     std::vector<Shard>& shards() noexcept {
         return state_->shards;
+    }
+
+    static bool valid_ttl(std::optional<std::chrono::milliseconds> ttl) noexcept {
+        return !ttl || (*ttl > std::chrono::milliseconds::zero() && *ttl <= max_ttl);
     }
 
     static Clock::time_point expiry(std::optional<std::chrono::milliseconds> ttl) noexcept {

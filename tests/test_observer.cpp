@@ -526,6 +526,25 @@ TEST_CASE("observer: an unpriced model has no cost; a priced one does", "[observ
     CHECK(*log->at(1).cost_usd == Approx(call_cost));
 }
 
+TEST_CASE("observer: an invalid request is reported as an error without a model call", "[observer]") {
+    auto log = std::make_shared<RecordLog>();
+    Fixture<> f(recording(log));
+    Request empty_message = chat("");
+    auto r = f.cache.invoke(empty_message);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::invalid_argument);
+    REQUIRE(log->size() == 1);
+    const Owned rec = log->at(0);
+    CHECK(rec.outcome == Outcome::error);
+    CHECK_FALSE(rec.cache_hit);
+    CHECK_FALSE(rec.stored);
+    REQUIRE(rec.error);
+    CHECK(*rec.error == ErrorCode::invalid_argument);
+    CHECK(rec.key.empty()); // no key is derived for a request that is never looked up
+    CHECK(rec.scope == "acme");
+    CHECK(f.model->calls == 0);
+}
+
 TEST_CASE("observer: JsonLinesObserver writes one valid, escaped JSON line per call", "[observer][json]") {
     std::FILE* file = std::tmpfile();
     REQUIRE(file != nullptr);

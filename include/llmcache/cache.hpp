@@ -267,8 +267,13 @@ private:
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();
-        if (auto bad = validate(req, opts); !bad.empty())
-            return fail(ErrorCode::invalid_argument, std::move(bad));
+        if (auto bad = validate(req, opts); !bad.empty()) {
+            // Reported like a failed call, so invalid requests show up in logs and metrics too.
+            Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
+            rec.outcome = Outcome::error;
+            notify(req, {}, nullptr, &error.error(), std::nullopt, Clock::now() - start, rec);
+            return error;
+        }
 
         const std::string key = key_.key_for(req);
         const bool read = !(opts.skip_read || opts.force_refresh);

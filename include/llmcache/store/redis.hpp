@@ -788,7 +788,7 @@ private:
         // Scrub once more: no path may hand the password out.
         f.error.message = scrub(st, std::move(f.error.message));
         if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io || f.kind == Failure::timeout)
+            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
                 st.pool.drop_idle();
             if (st.breaker.on_failure(admit) == Breaker::Change::opened)
                 emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +

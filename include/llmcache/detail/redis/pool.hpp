@@ -122,8 +122,7 @@ public:
                 ++open_;
                 peak_ = std::max(peak_, open_);
                 lock.unlock();
-                auto c = Connection::open(url_, copts_);
-                lock.lock();
+                IoResult<std::unique_ptr<Connection>> c = open_counted(lock);
                 if (!c) {
                     --open_;
                     ++connect_failures_;
@@ -202,12 +201,40 @@ public:
     const PoolOptions& options() const noexcept { return popts_; }
 
 private:
-    bool healthy(Connection& c) {
-        auto r = c.command({"PING"}, Clock::now() + copts_.connect_timeout);
-        const bool ok = r && (*r)->type == REDIS_REPLY_STATUS;
-        if (ok)
-            c.finish_request();
-        return ok && !c.broken();
+    /// Connection::open with the lock released; the slot counted in open_ is given back if it
+    /// throws (std::bad_alloc). Returns with the lock held.
+    IoResult<std::unique_ptr<Connection>> open_counted(std::unique_lock<std::mutex>& lock) {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            auto c = Connection::open(url_, copts_);
+            lock.lock();
+            return c;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            if (!lock.owns_lock())
+                lock.lock();
+            --open_;
+            cv_.notify_one();
+            throw;
+        }
+#endif
+    }
+
+    bool healthy(Connection& c) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            auto r = c.command({"PING"}, Clock::now() + copts_.connect_timeout);
+            const bool ok = r && (*r)->type == REDIS_REPLY_STATUS;
+            if (ok)
+                c.finish_request();
+            return ok && !c.broken();
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            return false;
+        }
+#endif
     }
 
     void give_back(std::unique_ptr<Connection> c) noexcept {

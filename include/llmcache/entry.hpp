@@ -23,6 +23,7 @@
 #include "error.hpp"
 #include "response.hpp"
 
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -48,14 +49,25 @@ enum Tag : std::uint8_t {
 };
 
 namespace detail {
+// On little-endian hosts the bytes are copied as they are: one load or store, not a byte loop.
 inline void put_le(std::string& out, std::uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    char le[8];
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(le, &v, 8);
+    } else {
+        for (int i = 0; i < 8; ++i)
+            le[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+    out.append(le, static_cast<std::size_t>(bytes));
 }
 inline std::uint64_t get_le(const char* p, int bytes) noexcept {
     std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i)
-        v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, p, static_cast<std::size_t>(bytes));
+    } else {
+        for (int i = 0; i < bytes; ++i)
+            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
     return v;
 }
 inline void put_field(std::string& out, Tag tag, std::string_view bytes) {

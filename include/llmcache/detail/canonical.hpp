@@ -30,20 +30,26 @@ class CanonicalWriter {
 public:
     explicit CanonicalWriter(std::string& out) : out_(out) {}
 
+    // Each call writes its bytes with one append: a tag, a length or a number is staged in a
+    // small array first (a push_back per byte costs a call and a capacity check per byte).
     void raw_u64(std::uint64_t v) {
         char bytes[8];
-        for (int i = 0; i < 8; ++i)
-            bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+        put_u64(bytes, v);
         out_.append(bytes, 8);
     }
+    void tag_u64(char tag, std::uint64_t v) {
+        char bytes[9];
+        bytes[0] = tag;
+        put_u64(bytes + 1, v);
+        out_.append(bytes, 9);
+    }
     void field(char tag, std::string_view bytes) {
-        out_.push_back(tag);
-        raw_u64(bytes.size());
-        out_.append(bytes);
+        tag_u64(tag, bytes.size());
+        out_.append(bytes.data(), bytes.size());
     }
     void absent(char tag) {
-        out_.push_back(tag);
-        out_.push_back('\0');
+        const char bytes[2] = {tag, '\0'};
+        out_.append(bytes, 2);
     }
     void number(char tag, const std::optional<double>& v) {
         if (!v) {
@@ -54,21 +60,33 @@ public:
         if (d == 0.0)
             d = 0.0; // -0.0 and 0.0 ask for the same thing
         std::uint64_t bits = std::isnan(d) ? 0x7ff8000000000000ull : std::bit_cast<std::uint64_t>(d);
-        out_.push_back(tag);
-        out_.push_back('\1');
-        raw_u64(bits);
+        present(tag, bits);
     }
     void integer(char tag, const std::optional<int>& v) {
         if (!v) {
             absent(tag);
             return;
         }
-        out_.push_back(tag);
-        out_.push_back('\1');
-        raw_u64(static_cast<std::uint64_t>(static_cast<std::int64_t>(*v)));
+        present(tag, static_cast<std::uint64_t>(static_cast<std::int64_t>(*v)));
     }
 
 private:
+    static void put_u64(char* p, std::uint64_t v) {
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(p, &v, 8);
+        } else {
+            for (int i = 0; i < 8; ++i)
+                p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+        }
+    }
+    void present(char tag, std::uint64_t bits) {
+        char bytes[10];
+        bytes[0] = tag;
+        bytes[1] = '\1';
+        put_u64(bytes + 2, bits);
+        out_.append(bytes, 10);
+    }
+
     std::string& out_;
 };
 
@@ -78,10 +96,21 @@ private:
 template <class Normalizer>
 void canonical_encode(const Request& req, const Normalizer& norm, Part part, std::string& out,
                       std::string& scratch) {
+    const GenerationParams& p = req.params;
+    {
+        // Room for the whole encoding at once (exact unless a normaliser changes the text's
+        // length), so a long prompt is copied once rather than through every doubling.
+        std::size_t size = 3 + 3 * 9 + req.model.size() + req.scope.size() + req.system.size() + 8 + 4 * 10 +
+                           9 + 2 * 9 + p.tools_json.size() + p.tool_choice_json.size();
+        for (const Message& m : req.messages)
+            size += 2 + 9 + m.content.size();
+        for (const std::string& s : p.stop_sequences)
+            size += 9 + s.size();
+        out.reserve(out.size() + size);
+    }
     CanonicalWriter w(out);
-    out.push_back('L');
-    out.push_back(canonical_version);
-    out.push_back(part == Part::whole_request ? 'W' : 'P');
+    const char head[3] = {'L', canonical_version, part == Part::whole_request ? 'W' : 'P'};
+    out.append(head, 3);
 
     auto text_field = [&](char tag, std::string_view text) {
         if constexpr (Normalizer::identity) {
@@ -107,15 +136,14 @@ void canonical_encode(const Request& req, const Normalizer& norm, Part part, std
     w.raw_u64(req.messages.size());
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
         const Message& m = req.messages[i];
-        out.push_back('R');
-        out.push_back(static_cast<char>('0' + static_cast<int>(m.role)));
+        const char role[2] = {'R', static_cast<char>('0' + static_cast<int>(m.role))};
+        out.append(role, 2);
         if (i == last_user)
             w.absent('T');
         else
             text_field('T', m.content);
     }
 
-    const GenerationParams& p = req.params;
     w.number('t', p.temperature);
     w.integer('x', p.max_tokens);
     w.number('p', p.top_p);
@@ -125,8 +153,7 @@ void canonical_encode(const Request& req, const Normalizer& norm, Part part, std
     std::vector<std::string_view> stops(p.stop_sequences.begin(), p.stop_sequences.end());
     std::sort(stops.begin(), stops.end());
     stops.erase(std::unique(stops.begin(), stops.end()), stops.end());
-    out.push_back('s');
-    w.raw_u64(stops.size());
+    w.tag_u64('s', stops.size());
     for (std::string_view s : stops)
         w.field('q', s);
 
@@ -156,9 +183,12 @@ struct CanonicalBuffers {
 /// Lower-case hex of `n` bytes.
 inline void append_hex(std::string& out, const unsigned char* bytes, std::size_t n) {
     constexpr char digits[] = "0123456789abcdef";
+    const std::size_t at = out.size();
+    out.resize(at + 2 * n); // one size change, not 2n push_backs
+    char* hex = out.data() + at;
     for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(digits[bytes[i] >> 4]);
-        out.push_back(digits[bytes[i] & 0xf]);
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 0xf];
     }
 }
 

@@ -5,7 +5,7 @@
 // need other libraries are included only when their macro is set (the CMake and Meson targets set
 // it when the library is found), so including llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
-//   LLMCACHE_WITH_HIREDIS   RedisStore                 (libhiredis, libssl, libcrypto)
+//   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 #pragma once
 
 #include "config.hpp"
@@ -37,6 +37,7 @@
 
 #if LLMCACHE_WITH_HIREDIS
 #include "store/redis.hpp"
+#include "store/redis_cluster.hpp"
 #endif
 
 LLMCACHE_BEGIN_NAMESPACE

@@ -4,6 +4,8 @@
 //     llmcache_test::RedisServer server;                        // plain, on 127.0.0.1:<free port>
 //     llmcache_test::RedisServer tls({.tls = true});            // TLS port, test CA certificates
 //     llmcache_test::RedisServer acl({.config = {"user app on >pw ~* +@all"}});
+//     llmcache_test::RedisServer sentinel({.config = {"sentinel monitor m 127.0.0.1 6379 2"},
+//                                          .sentinel = true});       // a Redis Sentinel
 //     server.kill9(); server.restart(); server.pause(); server.resume();
 //
 // When redis-server (or openssl, for TLS) is not installed the constructor throws with a clear
@@ -195,12 +197,20 @@ struct RedisServerOptions {
     std::string tls_cert{};            ///< server certificate; empty: TestCerts' 127.0.0.1/localhost one
     std::string tls_key{};
     bool tls_auth_clients = false; ///< require a client certificate signed by the test CA
+    /// Run a Redis Sentinel (Debian's redis-sentinel) instead of a data server; `config` then
+    /// holds its sentinel lines ("sentinel monitor mymaster 127.0.0.1 6379 2", ...).
+    bool sentinel = false;
 };
 
 class RedisServer {
 public:
     explicit RedisServer(RedisServerOptions opts = {}) : opts_(std::move(opts)) {
-        exe_ = find_in_path("redis-server");
+        exe_ = find_in_path(opts_.sentinel ? "redis-sentinel" : "redis-server");
+        if (exe_.empty() && opts_.sentinel)
+            throw std::runtime_error(
+                "redis-sentinel is not installed (not found on PATH). The Sentinel tests "
+                "run against real sentinels and cannot pass without it: apt-get install "
+                "redis-sentinel");
         if (exe_.empty())
             throw std::runtime_error("redis-server is not installed (not found on PATH). The Redis tests run "
                                      "against real servers and cannot pass without it: apt-get install "
@@ -297,6 +307,15 @@ private:
     void write_config() {
         std::ofstream conf(dir_ + "/redis.conf");
         conf << "bind 127.0.0.1\n";
+        if (opts_.sentinel) {
+            conf << "port " << port_ << "\n"
+                 << "dir " << dir_ << "\n"
+                 << "daemonize no\n"
+                 << "logfile " << log_path() << "\n";
+            for (const std::string& line : opts_.config)
+                conf << line << "\n";
+            return;
+        }
         if (opts_.tls) {
             const TestCerts& c = TestCerts::get();
             conf << "port 0\n"
@@ -338,7 +357,10 @@ private:
                 ::dup2(devnull, 1);
                 ::dup2(devnull, 2);
             }
-            ::execl(exe_.c_str(), "redis-server", conf.c_str(), static_cast<char*>(nullptr));
+            if (opts_.sentinel)
+                ::execl(exe_.c_str(), "redis-sentinel", conf.c_str(), static_cast<char*>(nullptr));
+            else
+                ::execl(exe_.c_str(), "redis-server", conf.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }
         pid_ = pid;
@@ -351,7 +373,10 @@ private:
                 throw std::runtime_error("redis-server exited at start (port " + std::to_string(port_) +
                                          "); its log:\n" + log());
             }
-            if (log().find("Ready to accept connections") != std::string::npos && port_accepts(port_))
+            const bool ready = opts_.sentinel
+                                   ? log().find("Sentinel ID is") != std::string::npos
+                                   : log().find("Ready to accept connections") != std::string::npos;
+            if (ready && port_accepts(port_))
                 return;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }

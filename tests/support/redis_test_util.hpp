@@ -25,13 +25,15 @@ namespace lr = llmcache::detail::redis;
 /// on connection trouble: test code only.
 class Admin {
 public:
-    explicit Admin(const std::string& url, const llmcache::RedisTlsOptions& tls = {}) {
+    /// `sentinel`: the other end is a Redis Sentinel (for SENTINEL commands).
+    explicit Admin(const std::string& url, const llmcache::RedisTlsOptions& tls = {}, bool sentinel = false) {
         auto u = lr::parse_url(url);
         if (!u)
             throw std::runtime_error(u.error().message);
         lr::ConnectOptions o;
         o.connect_timeout = std::chrono::seconds(5);
         o.client_name = "llmcache-test-admin";
+        o.allow_sentinel = sentinel;
         if (u->tls()) {
             lr::TlsConfig t;
             t.ca_file = tls.ca_file.empty() ? TestCerts::get().ca_crt : tls.ca_file;

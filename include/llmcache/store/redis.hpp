@@ -28,8 +28,21 @@
 // Copies of a RedisStore share one pool, breaker and counters (like MemoryStore, a copy is a
 // handle), so the Cache and your code can hold the same store.
 //
-// Not supported here: Redis Cluster (MOVED replies are reported as `redirect` errors) and
-// Sentinel; RESP3 (hiredis 0.14 cannot parse it).
+// Sentinel: with a redis+sentinel://[user:pass@]host1:26379,host2:26379/<master-name>[/db] URL
+// (rediss+sentinel:// for TLS), the store asks the sentinels (SENTINEL get-master-addr-by-name, in
+// the order given, the last one that answered first) for the master, checks with ROLE that it is
+// one (a sentinel naming a server whose ROLE is not master is skipped), and connects to it. After
+// connection failures, timeouts, READONLY / MASTERDOWN / LOADING replies it asks again (at most
+// once per sentinel_refresh_min_interval) and, when the master changed, moves the pool to the new
+// one and retries the operation there once: after a failover, writes go to the new master. It also
+// asks every sentinel_check_interval (1 s) while all is well, since a forced failover leaves the
+// old master writable until the sentinels demote it. A lookup runs in the calling thread (one
+// connection to a sentinel, one more to check a new master), one at a time; when no sentinel
+// answers, the last known master stays in use. Sentinels get no password unless the URL says
+// sentinel_password= (and sentinel_user=); the URL's user and password are the master's.
+//
+// Not supported here: Redis Cluster (MOVED replies are reported as `redirect` errors; use
+// RedisClusterStore); RESP3 (hiredis 0.14 cannot parse it).
 #pragma once
 
 #include "../config.hpp"
@@ -40,8 +53,10 @@
 #include "../ttl.hpp"
 #include "types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -102,6 +117,12 @@ struct RedisStoreOptions {
     /// rarely (state changes only), possibly from several threads; must not throw (if it does,
     /// the exception is swallowed).
     std::function<void(std::string_view)> log_sink{};
+    /// redis+sentinel:// only: ask the sentinels again (after errors) at most this often.
+    std::chrono::milliseconds sentinel_refresh_min_interval{250};
+    /// redis+sentinel:// only: also ask this often when nothing failed (0: only after errors). A
+    /// forced failover leaves the old master writable for seconds, until the sentinels turn it
+    /// into a replica; this bounds how long writes keep going there.
+    std::chrono::milliseconds sentinel_check_interval{1000};
 };
 
 /// Error counters by kind (each failed operation counts once).
@@ -125,6 +146,8 @@ struct RedisStoreStats {
     std::uint64_t connections_opened = 0, connections_closed = 0, connect_failures = 0;
     std::uint64_t pool_wait_timeouts = 0;
     std::size_t connections_open = 0, connections_idle = 0, connections_peak = 0;
+    /// redis+sentinel:// only: times the master was looked up, and times it changed.
+    std::uint64_t sentinel_lookups = 0, sentinel_switches = 0;
 };
 
 /// What scope_usage found under a prefix.
@@ -473,6 +496,10 @@ public:
         s.connections_open = p.open;
         s.connections_idle = p.idle;
         s.connections_peak = p.peak_open;
+        if (st.sentinel) {
+            s.sentinel_lookups = st.sentinel->lookups.load(std::memory_order_relaxed);
+            s.sentinel_switches = st.sentinel->switches.load(std::memory_order_relaxed);
+        }
         return s;
     }
 
@@ -480,6 +507,17 @@ public:
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
         std::lock_guard lock(state_->log_mu);
         state_->sink = std::move(sink);
+    }
+
+    /// redis+sentinel:// only: the master in use ("host:port"); empty before the first lookup and
+    /// for other URLs.
+    std::optional<std::string> sentinel_master() const {
+        if (!state_->sentinel)
+            return std::nullopt;
+        std::lock_guard lock(state_->sentinel->mu);
+        if (state_->sentinel->master.empty())
+            return std::nullopt;
+        return state_->sentinel->master;
     }
 
     /// The URL with the password masked ("redis://app:***@host:6379/2").
@@ -504,10 +542,25 @@ private:
 
     enum class Op { read, write };
 
+    /// redis+sentinel://: where the master is, and how to ask.
+    struct Sentinel {
+        std::vector<detail_url> sentinels;    ///< in the order to ask them (last good one first)
+        detail_url data;                      ///< the master's URL, host and port filled in by a lookup
+        detail::redis::ConnectOptions scopts; ///< for sentinel connections
+        detail::redis::ConnectOptions dcopts; ///< for the ROLE check on a candidate master
+        mutable std::mutex mu;                ///< guards master, error, sentinels; one lookup at a time
+        std::string master;                   ///< "host:port" in use; empty before the first lookup
+        std::string error;                    ///< why the last lookup failed
+        std::atomic<bool> known{false};
+        std::atomic<Clock::rep> next_allowed{0};
+        std::atomic<Clock::rep> next_check{0};
+        std::atomic<std::uint64_t> lookups{0}, switches{0};
+    };
+
     struct State {
         State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
               detail::redis::PoolOptions popts)
-            : url(std::move(u)), opts(std::move(o)), pool(url, std::move(copts), popts),
+            : url(std::move(u)), opts(std::move(o)), pool(pool_url(url), std::move(copts), popts),
               breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
               sink(opts.log_sink) {
             circuit_message = "llmcache: redis " + url.endpoint() +
@@ -524,7 +577,22 @@ private:
         std::mutex log_mu;
         std::function<void(std::string_view)> sink;
         std::string circuit_message;
+        std::unique_ptr<Sentinel> sentinel; ///< set for redis+sentinel:// URLs
     };
+
+    /// The URL the pool starts with: for a sentinel URL, the master's (unknown until a lookup).
+    static detail_url pool_url(const detail_url& u) {
+        if (!u.via_sentinel())
+            return u;
+        detail_url d = u;
+        d.sentinels.clear();
+        d.master_name.clear();
+        d.sentinel_username.clear();
+        d.sentinel_password.clear();
+        d.host.clear();
+        d.port = 0;
+        return d;
+    }
 
     explicit RedisStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
 
@@ -569,7 +637,26 @@ private:
             popts.wait_timeout = opts.pool_wait;
             popts.idle_check_after = opts.idle_check_after;
             popts.backoff_max = opts.reconnect_backoff_max;
+            auto sentinel_copts = copts; // before copts moves into the state
             auto state = std::make_shared<State>(std::move(*url), std::move(opts), std::move(copts), popts);
+            if (state->url.via_sentinel()) {
+                auto sen = std::make_unique<Sentinel>();
+                for (const auto& hp : state->url.sentinels) {
+                    detail_url s;
+                    s.transport = state->url.transport;
+                    s.host = hp.host;
+                    s.port = hp.port;
+                    s.username = state->url.sentinel_username;
+                    s.password = state->url.sentinel_password;
+                    sen->sentinels.push_back(std::move(s));
+                }
+                sen->data = pool_url(state->url);
+                sen->dcopts = sentinel_copts;
+                sen->scopts = std::move(sentinel_copts);
+                sen->scopts.allow_sentinel = true;
+                sen->scopts.assume_version.clear();
+                state->sentinel = std::move(sen);
+            }
             if (state->url.tls() && !state->opts.tls.verify)
                 emit(*state, "llmcache: redis " + state->url.endpoint() +
                                  ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
@@ -719,6 +806,18 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
+            if (st.sentinel) {
+                if (!st.sentinel->known.load(std::memory_order_acquire)) {
+                    auto found = sentinel_lookup();
+                    if (!found)
+                        return failed(admit, op, std::move(found).error());
+                } else if (st.opts.sentinel_check_interval.count() > 0 &&
+                           Clock::now().time_since_epoch().count() >=
+                               st.sentinel->next_check.load(std::memory_order_relaxed)) {
+                    (void)sentinel_lookup(); // periodic: a failure here changes nothing
+                }
+            }
+            bool switched_once = false;
             for (int attempt = 0;; ++attempt) {
                 auto lease = st.pool.acquire();
                 if (!lease)
@@ -739,6 +838,15 @@ private:
                     st.pool.drop_idle();
                     continue;
                 }
+                if (st.sentinel && !switched_once && sentinel_suspect(f.kind)) {
+                    // Maybe a failover: ask the sentinels; when the master moved, retry there once.
+                    switched_once = true;
+                    auto moved = sentinel_lookup();
+                    if (moved && *moved) {
+                        st.retries.fetch_add(1, std::memory_order_relaxed);
+                        continue;
+                    }
+                }
                 return failed(admit, op, std::move(f));
             }
 #if LLMCACHE_HAS_EXCEPTIONS
@@ -750,6 +858,159 @@ private:
             return fail_quietly("llmcache: RedisStore: unexpected internal error");
         }
 #endif
+    }
+
+    // --- Sentinel ----------------------------------------------------------------------------
+    /// Failures after which the master may have moved.
+    static bool sentinel_suspect(Failure kind) noexcept {
+        return kind == Failure::connect || kind == Failure::io || kind == Failure::timeout ||
+               kind == Failure::readonly || kind == Failure::masterdown || kind == Failure::loading;
+    }
+
+    /// Asks the sentinels where the master is (rate-limited; one lookup at a time) and moves the
+    /// pool there when it changed. True when the master changed; an error when no sentinel named
+    /// a verified master and none is known.
+    IoResult<bool> sentinel_lookup() {
+        State& st = *state_;
+        Sentinel& sen = *st.sentinel;
+        const bool known = sen.known.load(std::memory_order_acquire);
+        std::unique_lock lock(sen.mu, std::defer_lock);
+        if (known) {
+            if (Clock::now().time_since_epoch().count() < sen.next_allowed.load(std::memory_order_relaxed) ||
+                !lock.try_lock())
+                return false; // asked recently, or another thread is asking right now
+        } else {
+            lock.lock();
+            if (sen.known.load(std::memory_order_acquire))
+                return false; // another thread found it meanwhile
+        }
+        const auto now = Clock::now();
+        if (now.time_since_epoch().count() < sen.next_allowed.load(std::memory_order_relaxed))
+            return known ? IoResult<bool>(false)
+                         : detail::redis::fault(Failure::connect, ErrorCode::store_unavailable, sen.error);
+        sen.next_allowed.store((now + st.opts.sentinel_refresh_min_interval).time_since_epoch().count(),
+                               std::memory_order_relaxed);
+        sen.lookups.fetch_add(1, std::memory_order_relaxed);
+        std::string why;
+        Failure why_kind = Failure::connect;
+        for (std::size_t i = 0; i < sen.sentinels.size(); ++i) {
+            const detail_url& s = sen.sentinels[i];
+            auto addr = ask_sentinel(sen, s, why, why_kind);
+            if (!addr)
+                continue;
+            detail_url candidate = sen.data;
+            candidate.host = addr->first;
+            candidate.port = addr->second;
+            // A new address is checked with ROLE; the one in use is known to work (errors on it
+            // lead here too, and then the sentinels have not moved it yet).
+            if (candidate.endpoint() != sen.master && !is_master(sen, candidate, why, why_kind))
+                continue;
+            if (i != 0) // ask the one that knew first next time
+                std::rotate(sen.sentinels.begin(), sen.sentinels.begin() + static_cast<std::ptrdiff_t>(i),
+                            sen.sentinels.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+            const std::string endpoint = candidate.endpoint();
+            const bool changed = endpoint != sen.master;
+            if (changed) {
+                const std::string before = sen.master;
+                st.pool.retarget(candidate);
+                sen.master = endpoint;
+                if (!before.empty()) {
+                    sen.switches.fetch_add(1, std::memory_order_relaxed);
+                    emit(st, "llmcache: redis " + st.url.endpoint() + ": the master moved from " + before +
+                                 " to " + endpoint + " (failover); connections follow");
+                }
+            }
+            sen.error.clear();
+            sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
+                                 std::memory_order_relaxed);
+            sen.known.store(true, std::memory_order_release);
+            return changed;
+        }
+        sen.error = scrub(st, "llmcache: redis " + st.url.endpoint() +
+                                  ": no sentinel named a reachable master (last error: " + why + ")");
+        sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
+                             std::memory_order_relaxed);
+        if (known)
+            return false; // keep using the last master; the breaker handles the failures
+        return detail::redis::fault(why_kind, ErrorCode::store_unavailable, sen.error);
+    }
+
+    /// SENTINEL get-master-addr-by-name from one sentinel: (host, port), or empty with `why`.
+    std::optional<std::pair<std::string, std::uint16_t>>
+    ask_sentinel(const Sentinel& sen, const detail_url& s, std::string& why, Failure& why_kind) {
+        const State& st = *state_;
+        auto c = Conn::open(s, sen.scopts);
+        if (!c) {
+            why = "sentinel " + c.error().error.message;
+            why_kind = c.error().kind;
+            return std::nullopt;
+        }
+        if ((*c)->server().mode != "sentinel") {
+            why = (*c)->what("is not a Redis Sentinel (check the port; sentinels usually listen on 26379)");
+            why_kind = Failure::protocol;
+            return std::nullopt;
+        }
+        auto r = (*c)->command({"SENTINEL", "get-master-addr-by-name", st.url.master_name},
+                               Clock::now() + st.opts.command_timeout);
+        if (!r) {
+            why = "sentinel " + r.error().error.message;
+            why_kind = r.error().kind;
+            return std::nullopt;
+        }
+        const redisReply& reply = **r;
+        if (reply.type == REDIS_REPLY_NIL) {
+            why = (*c)->what("the sentinel does not monitor a master named '" + st.url.master_name + "'");
+            why_kind = Failure::other_reply;
+            return std::nullopt;
+        }
+        if (reply.type == REDIS_REPLY_ERROR) {
+            const std::string msg = (*c)->scrub(std::string(detail::redis::reply_text(reply)));
+            why = (*c)->what("SENTINEL get-master-addr-by-name refused: " + msg);
+            why_kind = detail::redis::classify_error_reply(msg);
+            return std::nullopt;
+        }
+        unsigned port = 0;
+        if (reply.type == REDIS_REPLY_ARRAY && reply.elements == 2 &&
+            reply.element[0]->type == REDIS_REPLY_STRING && reply.element[1]->type == REDIS_REPLY_STRING) {
+            const std::string_view p = detail::redis::reply_text(*reply.element[1]);
+            auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+            if (ec == std::errc{} && end == p.data() + p.size() && port > 0 && port <= 65535 &&
+                reply.element[0]->len > 0)
+                return std::pair<std::string, std::uint16_t>(
+                    std::string(detail::redis::reply_text(*reply.element[0])),
+                    static_cast<std::uint16_t>(port));
+        }
+        why = (*c)->what("unexpected answer to SENTINEL get-master-addr-by-name");
+        why_kind = Failure::protocol;
+        return std::nullopt;
+    }
+
+    /// Connects to the candidate (with the master's credentials) and checks ROLE says master.
+    bool is_master(const Sentinel& sen, const detail_url& candidate, std::string& why, Failure& why_kind) {
+        const State& st = *state_;
+        auto c = Conn::open(candidate, sen.dcopts);
+        if (!c) {
+            why = c.error().error.message;
+            why_kind = c.error().kind;
+            return false;
+        }
+        auto r = (*c)->command({"ROLE"}, Clock::now() + st.opts.command_timeout);
+        if (!r) {
+            why = r.error().error.message;
+            why_kind = r.error().kind;
+            return false;
+        }
+        const redisReply& reply = **r;
+        if (reply.type == REDIS_REPLY_ARRAY && reply.elements >= 1 &&
+            reply.element[0]->type == REDIS_REPLY_STRING &&
+            detail::redis::reply_text(*reply.element[0]) == "master")
+            return true;
+        why = (*c)->what(reply.type == REDIS_REPLY_ERROR
+                             ? "ROLE refused: " + (*c)->scrub(std::string(detail::redis::reply_text(reply)))
+                             : std::string("the sentinels name this server, but ROLE says it is not a master "
+                                           "(a failover in progress?)"));
+        why_kind = Failure::readonly;
+        return false;
     }
 
     static unexpected<Error> fail_quietly(const std::string& text) noexcept {
@@ -812,11 +1073,12 @@ private:
     }
 
     static std::string scrub(const State& st, std::string text) {
-        const std::string& pw = st.url.password;
-        if (pw.empty())
-            return text;
-        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
-            text.replace(p, pw.size(), "***");
+        for (const std::string* pw : {&st.url.password, &st.url.sentinel_password}) {
+            if (pw->empty())
+                continue;
+            for (std::size_t p = text.find(*pw); p != std::string::npos; p = text.find(*pw, p + 3))
+                text.replace(p, pw->size(), "***");
+        }
         return text;
     }
 

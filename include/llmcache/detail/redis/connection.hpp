@@ -436,6 +436,9 @@ struct ConnectOptions {
     /// unix connections read the first reply bytes with one blocking recv bounded by 80% of it
     /// (SO_RCVTIMEO) instead of poll + recv; later reads and TLS always poll with the time left.
     std::chrono::milliseconds reply_timeout_hint{0};
+    /// Accept a Redis Sentinel at the other end (for SENTINEL commands); data connections refuse
+    /// one, since a sentinel stores nothing.
+    bool allow_sentinel = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -958,7 +961,7 @@ private:
             server_ = ServerInfo::from_info("redis_version:" + opts.assume_version + "\r\n");
             server_.mode = std::move(mode);
         }
-        if (server_.mode == "sentinel") {
+        if (server_.mode == "sentinel" && !opts.allow_sentinel) {
             close();
             return fault(Failure::protocol, ErrorCode::store_unavailable,
                          what("this is a Redis Sentinel, not a data server"));

@@ -122,23 +122,34 @@ public:
                 ++open_;
                 peak_ = std::max(peak_, open_);
                 lock.unlock();
-                IoResult<std::unique_ptr<Connection>> c = open_counted(lock);
+                const Url target = url_;
+                IoResult<std::unique_ptr<Connection>> c = open_counted(target, lock);
                 if (!c) {
                     --open_;
                     ++connect_failures_;
                     next_connect_ = Clock::now() + backoff_;
                     backoff_ = std::min(backoff_ * 2, popts_.backoff_max);
                     last_connect_error_ = c.error().error.message;
-                    const std::string prefix = "llmcache: redis " + url_.endpoint() + ": ";
+                    const std::string prefix = "llmcache: redis " + target.endpoint() + ": ";
                     if (last_connect_error_.starts_with(prefix))
                         last_connect_error_.erase(0, prefix.size());
                     last_connect_kind_ = c.error().kind;
                     cv_.notify_one();
                     return unexpected<Fault>(std::move(c).error());
                 }
+                ++opened_;
+                if (!same_target((*c)->url())) {
+                    // Retargeted while this one was opening: it talks to the old server.
+                    --open_;
+                    ++closed_;
+                    lock.unlock();
+                    c->reset();
+                    lock.lock();
+                    cv_.notify_one();
+                    continue;
+                }
                 backoff_ = popts_.backoff_initial;
                 next_connect_ = {};
-                ++opened_;
                 server_ = (*c)->server();
                 lock.unlock();
                 (*c)->mark();
@@ -171,6 +182,22 @@ public:
         }
     }
 
+    /// Points the pool at another server (a Sentinel failover): idle connections are closed at
+    /// once, connections in use are closed when they come back, new ones go to `url`.
+    void retarget(Url url) {
+        std::vector<std::unique_ptr<Connection>> old;
+        {
+            std::lock_guard lock(mu_);
+            url_ = std::move(url);
+            old.swap(idle_);
+            open_ -= old.size();
+            closed_ += old.size();
+            next_connect_ = {};
+            backoff_ = popts_.backoff_initial;
+            cv_.notify_all();
+        }
+    }
+
     /// Forgets the reconnect backoff (the circuit breaker's probe decides when to try again).
     void reset_backoff() noexcept {
         std::lock_guard lock(mu_);
@@ -197,17 +224,22 @@ public:
         return server_;
     }
 
-    const Url& url() const noexcept { return url_; }
+    /// The server the pool connects to now.
+    Url url() const {
+        std::lock_guard lock(mu_);
+        return url_;
+    }
     const PoolOptions& options() const noexcept { return popts_; }
 
 private:
     /// Connection::open with the lock released; the slot counted in open_ is given back if it
     /// throws (std::bad_alloc). Returns with the lock held.
-    IoResult<std::unique_ptr<Connection>> open_counted(std::unique_lock<std::mutex>& lock) {
+    IoResult<std::unique_ptr<Connection>> open_counted(const Url& target,
+                                                       std::unique_lock<std::mutex>& lock) {
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            auto c = Connection::open(url_, copts_);
+            auto c = Connection::open(target, copts_);
             lock.lock();
             return c;
 #if LLMCACHE_HAS_EXCEPTIONS
@@ -237,28 +269,36 @@ private:
 #endif
     }
 
+    bool same_target(const Url& u) const noexcept {
+        return u.host == url_.host && u.port == url_.port;
+    }
+
     void give_back(std::unique_ptr<Connection> c) noexcept {
-        const bool broken = c->broken();
-        if (broken)
-            c.reset(); // closes the socket now, outside the lock
-        std::lock_guard lock(mu_);
-        if (broken) {
-            --open_;
-            ++closed_;
-        } else {
-#if LLMCACHE_HAS_EXCEPTIONS
-            try {
-                idle_.push_back(std::move(c));
-            } catch (...) {
-                c.reset();
+        std::unique_ptr<Connection> dead; // closed after the lock is released
+        if (c->broken())
+            dead = std::move(c);
+        {
+            std::lock_guard lock(mu_);
+            if (c && !same_target(c->url())) // the pool was retargeted meanwhile
+                dead = std::move(c);
+            if (dead) {
                 --open_;
                 ++closed_;
-            }
+            } else {
+#if LLMCACHE_HAS_EXCEPTIONS
+                try {
+                    idle_.push_back(std::move(c));
+                } catch (...) {
+                    dead = std::move(c);
+                    --open_;
+                    ++closed_;
+                }
 #else
-            idle_.push_back(std::move(c));
+                idle_.push_back(std::move(c));
 #endif
+            }
+            cv_.notify_one();
         }
-        cv_.notify_one();
     }
 
     Url url_;

@@ -5,10 +5,15 @@
 //   rediss://[[user]:password@]host[:port][/db][?options]     TLS
 //   unix://[[user]:password@]/path/to.sock[?db=N&options]     unix socket
 //     (also spelled redis+unix:// and redis-socket://)
+//   redis+sentinel://[[user]:password@]host1[:port1][,host2[:port2]...]/<master-name>[/db][?options]
+//   rediss+sentinel://...                                      the same with TLS (sentinels and master)
+//     Sentinels default to port 26379. The user and password are the master's; sentinels that need
+//     their own credentials take them from sentinel_password= (and sentinel_user=) in the query.
 // Hosts may be names, IPv4 literals or bracketed IPv6 literals ([::1]). User and password are
 // percent-decoded; a password containing '/', '?', '#' or '@' must be percent-encoded.
 // Query options: db=N, user= / username=, password=, connect_timeout=, command_timeout=
-// (with a unit: 250ms, 2s), pool_size=N, client_name=. Anything else is refused, and in particular
+// (with a unit: 250ms, 2s), pool_size=N, client_name=; for sentinel URLs also sentinel_password=
+// and sentinel_user= / sentinel_username=. Anything else is refused, and in particular
 // TLS verification can NOT be turned off from a URL (only RedisStoreOptions::tls.verify can).
 //
 // No error text ever contains the password: parse errors quote the URL with the password
@@ -26,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::redis {
@@ -45,11 +51,25 @@ struct Url {
     std::optional<std::chrono::milliseconds> command_timeout{};
     std::optional<std::size_t> pool_size{};
     std::optional<std::string> client_name{};
+    // redis+sentinel:// only: the sentinels, the monitored master's name and the sentinels' own
+    // credentials (host and port above are then those of the first sentinel).
+    struct HostPort {
+        std::string host;
+        std::uint16_t port = 26379;
+    };
+    std::vector<HostPort> sentinels{};
+    std::string master_name{};
+    std::string sentinel_username{};
+    std::string sentinel_password{};
 
     bool tls() const noexcept { return transport == Transport::tls; }
+    bool via_sentinel() const noexcept { return !master_name.empty(); }
 
-    /// "host:port" or "unix:/path": names the server in log lines and errors.
+    /// "host:port" or "unix:/path": names the server in log lines and errors ("sentinel master
+    /// 'name'" for a sentinel URL).
     std::string endpoint() const {
+        if (via_sentinel())
+            return "sentinel master '" + master_name + "'";
         if (transport == Transport::unix_socket)
             return "unix:" + path;
         const bool v6 = host.find(':') != std::string::npos;
@@ -58,8 +78,8 @@ struct Url {
 
     /// The URL without its password (user kept), e.g. "rediss://app@cache.internal:6380/2".
     std::string display() const {
-        std::string out = transport == Transport::tls   ? "rediss://"
-                          : transport == Transport::tcp ? "redis://"
+        std::string out = transport == Transport::tls ? (via_sentinel() ? "rediss+sentinel://" : "rediss://")
+                          : transport == Transport::tcp ? (via_sentinel() ? "redis+sentinel://" : "redis://")
                                                         : "unix://";
         if (!username.empty() || !password.empty()) {
             out += username;
@@ -67,7 +87,16 @@ struct Url {
                 out += ":***";
             out += '@';
         }
-        if (transport == Transport::unix_socket) {
+        if (via_sentinel()) {
+            for (std::size_t i = 0; i < sentinels.size(); ++i) {
+                const bool v6 = sentinels[i].host.find(':') != std::string::npos;
+                out += (i == 0 ? "" : ",") + (v6 ? "[" + sentinels[i].host + "]" : sentinels[i].host) + ":" +
+                       std::to_string(sentinels[i].port);
+            }
+            out += "/" + master_name;
+            if (db != 0)
+                out += "/" + std::to_string(db);
+        } else if (transport == Transport::unix_socket) {
             out += path;
             if (db != 0)
                 out += "?db=" + std::to_string(db);
@@ -229,14 +258,18 @@ inline Result<Url> parse_url(std::string_view text) {
     if (sep == std::string_view::npos)
         return bad("expected a scheme: redis://, rediss:// or unix://");
     const std::string_view scheme = text.substr(0, sep);
-    if (iequals(scheme, "redis"))
+    bool sentinel = false;
+    if (iequals(scheme, "redis+sentinel") || iequals(scheme, "rediss+sentinel")) {
+        sentinel = true;
+        u.transport = iequals(scheme, "redis+sentinel") ? Transport::tcp : Transport::tls;
+    } else if (iequals(scheme, "redis"))
         u.transport = Transport::tcp;
     else if (iequals(scheme, "rediss"))
         u.transport = Transport::tls;
     else if (iequals(scheme, "unix") || iequals(scheme, "redis+unix") || iequals(scheme, "redis-socket"))
         u.transport = Transport::unix_socket;
     else
-        return bad("unknown scheme (expected redis://, rediss:// or unix://)");
+        return bad("unknown scheme (expected redis://, rediss://, unix:// or redis+sentinel://)");
 
     std::string_view rest = text.substr(sep + 3);
     std::string_view query;
@@ -267,7 +300,73 @@ inline Result<Url> parse_url(std::string_view text) {
         }
     }
 
-    if (u.transport == Transport::unix_socket) {
+    if (sentinel) {
+        // host[:port],host[:port],... then /master-name[/db]
+        if (authority.empty())
+            return bad("a sentinel URL needs at least one sentinel: redis+sentinel://host:26379/mymaster");
+        while (!authority.empty()) {
+            const std::size_t comma = authority.find(',');
+            std::string_view item = authority.substr(0, comma);
+            authority = comma == std::string_view::npos ? std::string_view{} : authority.substr(comma + 1);
+            if (comma != std::string_view::npos && authority.empty())
+                return bad("empty sentinel address after ','");
+            Url::HostPort hp;
+            std::string_view host = item, port;
+            if (!item.empty() && item.front() == '[') {
+                const std::size_t close = item.find(']');
+                if (close == std::string_view::npos)
+                    return bad("an IPv6 address must be enclosed in [ ]");
+                host = item.substr(1, close - 1);
+                const std::string_view after = item.substr(close + 1);
+                if (!after.empty()) {
+                    if (after.front() != ':')
+                        return bad("unexpected text after the IPv6 address");
+                    port = after.substr(1);
+                    if (port.empty())
+                        return bad("empty port");
+                }
+            } else if (auto colon = item.rfind(':'); colon != std::string_view::npos) {
+                host = item.substr(0, colon);
+                port = item.substr(colon + 1);
+                if (port.empty())
+                    return bad("empty port");
+                if (host.find(':') != std::string_view::npos)
+                    return bad("an IPv6 address must be enclosed in [ ]");
+            }
+            if (host.empty())
+                return bad("empty sentinel host");
+            for (char c : host)
+                if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\' || c == '%' || c == '@')
+                    return bad("a sentinel host name contains a character that is not allowed");
+            if (!port.empty()) {
+                auto p = parse_int<unsigned>(port);
+                if (!p || *p == 0 || *p > 65535)
+                    return bad("the port must be a number from 1 to 65535");
+                hp.port = static_cast<std::uint16_t>(*p);
+            }
+            hp.host = std::string(host);
+            u.sentinels.push_back(std::move(hp));
+        }
+        u.host = u.sentinels.front().host;
+        u.port = u.sentinels.front().port;
+        if (tail.size() < 2)
+            return bad("a sentinel URL needs the master's name: redis+sentinel://host:26379/mymaster[/db]");
+        std::string_view path = tail.substr(1);
+        const std::size_t slash = path.find('/');
+        auto name = percent_decode(path.substr(0, slash));
+        if (!name || name->empty())
+            return bad("a sentinel URL needs the master's name: redis+sentinel://host:26379/mymaster[/db]");
+        for (char c : *name)
+            if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 127)
+                return bad("the master name may not contain spaces or control characters");
+        u.master_name = std::move(*name);
+        if (slash != std::string_view::npos && slash + 1 < path.size()) {
+            auto db = parse_int<int>(path.substr(slash + 1));
+            if (!db)
+                return bad("after the master name the path must be a database number: /mymaster/2");
+            u.db = *db;
+        }
+    } else if (u.transport == Transport::unix_socket) {
         if (!authority.empty())
             return bad("a unix socket URL has no host: write unix:///path/to/redis.sock");
         auto path = percent_decode(tail);
@@ -347,6 +446,10 @@ inline Result<Url> parse_url(std::string_view text) {
             u.password = std::move(*value);
         } else if (name == "user" || name == "username") {
             u.username = std::move(*value);
+        } else if (sentinel && name == "sentinel_password") {
+            u.sentinel_password = std::move(*value);
+        } else if (sentinel && (name == "sentinel_user" || name == "sentinel_username")) {
+            u.sentinel_username = std::move(*value);
         } else if (name == "connect_timeout" || name == "command_timeout" || name == "timeout") {
             auto d = parse_duration(*value);
             if (!d || d->count() <= 0)
@@ -368,12 +471,16 @@ inline Result<Url> parse_url(std::string_view text) {
             return bad("TLS verification cannot be changed from a URL; set RedisStoreOptions::tls.verify "
                        "= false in code if you really mean it");
         } else {
-            return bad("unknown query option (known: db, user, password, connect_timeout, "
-                       "command_timeout, pool_size, client_name)");
+            return bad(sentinel ? "unknown query option (known: db, user, password, connect_timeout, "
+                                  "command_timeout, pool_size, client_name, sentinel_password, sentinel_user)"
+                                : "unknown query option (known: db, user, password, connect_timeout, "
+                                  "command_timeout, pool_size, client_name)");
         }
     }
     if (!u.username.empty() && u.password.empty())
         return bad("a user name needs a password (redis://user:password@host)");
+    if (!u.sentinel_username.empty() && u.sentinel_password.empty())
+        return bad("sentinel_user needs sentinel_password");
     return u;
 }
 

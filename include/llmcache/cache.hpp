@@ -32,6 +32,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -92,6 +93,9 @@ public:
         : key_(std::move(key)), store_(std::move(store)), similarity_(std::move(similarity)),
           ttl_(std::move(ttl)), backend_(std::move(backend)), observer_(std::move(observer)),
           options_(options) {
+        if (options_.distributed_single_flight && !leasing_store<Store>)
+            config_error(
+                "llmcache::Cache: distributed_single_flight needs a store with leases (leasing_store)");
         if constexpr (requires { Store::max_ttl; }) {
             const auto longest = ttl_.longest();
             if (longest && *longest > Store::max_ttl)
@@ -432,7 +436,19 @@ private:
                     guard.finish(*hit);
                     return finish_hit(req, key, std::move(*hit), start, rec);
                 }
+                std::optional<std::string> lease;
+                if constexpr (leasing_store<Store>) {
+                    if (options_.distributed_single_flight) {
+                        if (auto hit = await_lease(key, rec, lease)) {
+                            guard.finish(*hit);
+                            return finish_hit(req, key, std::move(*hit), start, rec);
+                        }
+                    }
+                }
                 Result<Response> result = call_and_store(req, key, opts, rec);
+                if constexpr (leasing_store<Store>)
+                    if (lease)
+                        (void)store_.release_lease(lease_key(key), *lease); // it expires anyway
                 guard.finish(result);
                 return finish_call(req, key, std::move(result), start, rec);
             }
@@ -450,6 +466,42 @@ private:
             // A transient failure is not shared: try to lead the next round.
         }
         return finish_call(req, key, call_and_store(req, key, opts, rec), start, rec);
+    }
+
+    static std::string lease_key(std::string_view key) {
+        std::string k(key);
+        k.append(":lease");
+        return k;
+    }
+
+    /// Cross-process single-flight: takes the lease for `key`, or waits for the process holding
+    /// it to store its answer. Returns that answer when it appears; returns nothing when this
+    /// process should call the model: it got the lease (`lease` holds the token), the lease ended
+    /// without an answer, the wait ran out, or the store failed (fail open).
+    std::optional<Response> await_lease(std::string_view key, Record& rec,
+                                        std::optional<std::string>& lease) {
+        const std::string lk = lease_key(key);
+        const auto deadline = Clock::now() + options_.lease_wait;
+        auto pause = std::chrono::milliseconds{5};
+        for (;;) {
+            auto acquired = store_.acquire_lease(lk, options_.lease_ttl);
+            if (!acquired) {
+                counters_.add(detail::Counter::store_errors);
+                rec.store_error = acquired.error().code;
+                return std::nullopt;
+            }
+            if (*acquired) {
+                lease = std::move(*acquired);
+                return std::nullopt;
+            }
+            const auto now = Clock::now();
+            if (now >= deadline)
+                return std::nullopt;
+            std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
+            pause = std::min(pause * 2, std::chrono::milliseconds{100});
+            if (auto hit = read_exact(key, rec))
+                return hit;
+        }
     }
 
     /// Ends a flight even when the leader leaves by an exception, so followers never wait on a

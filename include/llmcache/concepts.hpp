@@ -105,6 +105,21 @@ concept batch_put_store = store_policy<S> && requires(S& s, std::span<const Stor
     noexcept->std::same_as<Result<std::size_t>>;
 };
 
+/// A store that can hand out short leases, for single-flight across processes
+/// (CacheOptions::distributed_single_flight):
+///   s.acquire_lease(key, ttl)   -> Result<std::optional<std::string>>  a token when acquired, empty
+///                                  when someone else holds the lease (SET NX PX on Redis)
+///   s.release_lease(key, token) -> Result<void>   releases only if the lease still holds `token`
+/// A lease expires by itself after `ttl`, so a crashed holder blocks nobody for long.
+template <class S>
+concept leasing_store = store_policy<S> &&
+    requires(S& s, std::string_view key, std::chrono::milliseconds ttl, std::string_view token) {
+    { s.acquire_lease(key, ttl) }
+    noexcept->std::same_as<Result<std::optional<std::string>>>;
+    { s.release_lease(key, token) }
+    noexcept->std::same_as<Result<void>>;
+};
+
 // ---------------------------------------------------------------------------------------------
 // TtlPolicy
 //   T::refresh_on_hit      static constexpr bool: a hit restarts the TTL (sliding expiry)

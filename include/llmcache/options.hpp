@@ -24,6 +24,16 @@ struct CacheOptions {
     bool single_flight = true;
     /// How long a follower waits for the leader before calling the model itself.
     std::chrono::milliseconds single_flight_wait{std::chrono::seconds{60}};
+    /// Single-flight across processes (opt-in; the store must be a leasing_store, e.g. Redis):
+    /// the process that misses first takes a lease (SET NX PX) and calls the model; the others
+    /// poll the store for its answer for up to lease_wait, and call the model themselves when the
+    /// lease ends without an answer. Costs two extra store round trips per miss.
+    bool distributed_single_flight = false;
+    /// How long a lease lives if its holder never releases it (crash): keep it above your
+    /// model's p99 latency, but short enough that a lost holder does not hold others up for long.
+    std::chrono::milliseconds lease_ttl{std::chrono::seconds{15}};
+    /// How long a process waits for another process's answer before calling the model itself.
+    std::chrono::milliseconds lease_wait{std::chrono::seconds{15}};
     /// Encoded entries larger than this are not stored (counted as too_large); the answer is
     /// still returned.
     std::size_t max_entry_bytes = std::size_t{8} << 20;

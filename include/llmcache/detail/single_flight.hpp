@@ -9,6 +9,7 @@
 #include "../detail/xxhash.hpp"
 #include "../error.hpp"
 #include "../response.hpp"
+#include "transparent_hash.hpp"
 
 #include <array>
 #include <chrono>
@@ -22,12 +23,6 @@
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail {
-
-/// Lets unordered containers keyed by std::string be searched with a string_view, no copy.
-struct TransparentHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 class SingleFlight {
 public:

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "../config.hpp"
+#include "../detail/transparent_hash.hpp"
 #include "../detail/xxhash.hpp"
 #include "../ttl.hpp"
 #include "types.hpp"
@@ -18,6 +19,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -145,6 +148,42 @@ public:
         return written;
     }
 
+    /// Leases for single-flight between caches that share this store (see leasing_store).
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (!valid_ttl(ttl))
+            return fail(ErrorCode::invalid_argument, "memory store: lease TTL must be in (0, max_ttl]");
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            Leases& leases = state_->leases;
+            const auto now = Clock::now();
+            std::lock_guard lock(leases.mutex);
+            auto it = leases.held.find(key);
+            if (it != leases.held.end() && it->second.expires > now)
+                return std::optional<std::string>{};
+            std::string token = std::to_string(++leases.issued);
+            if (it == leases.held.end())
+                leases.held.emplace(std::string(key), Lease{token, now + ttl});
+            else
+                it->second = Lease{token, now + ttl};
+            return std::optional<std::string>(std::move(token));
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::store_rejected, "memory store out of memory");
+        }
+#endif
+    }
+
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        Leases& leases = state_->leases;
+        std::lock_guard lock(leases.mutex);
+        auto it = leases.held.find(key);
+        if (it != leases.held.end() && it->second.token == token)
+            leases.held.erase(it);
+        return {};
+    }
+
     /// Removes every expired entry now (expired entries are otherwise removed when touched or
     /// evicted). Returns how many went.
     std::size_t purge_expired() noexcept {
@@ -228,6 +267,16 @@ private:
         }
     };
 
+    struct Lease {
+        std::string token;
+        Clock::time_point expires;
+    };
+    struct Leases {
+        std::mutex mutex;
+        std::unordered_map<std::string, Lease, detail::TransparentHash, std::equal_to<>> held;
+        std::uint64_t issued = 0;
+    };
+
     struct State {
         explicit State(const MemoryStoreOptions& opts) : shards(shard_count_for(opts)) {
             const std::size_t n = shards.size();
@@ -248,6 +297,7 @@ private:
         }
         std::vector<Shard> shards;
         std::size_t mask = 0;
+        Leases leases;
     };
 
     Shard& shard_for(std::string_view key) noexcept {

@@ -37,7 +37,7 @@
 #define LLMCACHE_ABI_CONCAT_(a, b, c, d) v##a##_##b##_o##c##_r##d
 #define LLMCACHE_ABI_NAME_(a, b, c, d) LLMCACHE_ABI_CONCAT_(a, b, c, d)
 #define LLMCACHE_ABI_NAMESPACE                                                                               \
-    LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL,               \
+    LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL,                \
                        LLMCACHE_WITH_HIREDIS)
 
 #define LLMCACHE_BEGIN_NAMESPACE                                                                             \

@@ -41,7 +41,7 @@ namespace {
 
 /// One cluster for the tests that leave it healthy (created on first use).
 RedisCluster& shared_cluster() {
-    static RedisCluster cluster(3);
+    static RedisCluster cluster;
     return cluster;
 }
 
@@ -58,7 +58,7 @@ RedisClusterOptions opts_for(RedisCluster& c, LogCapture* log = nullptr) {
 
 /// A key shaped like llmcache's own (no hash tag).
 std::string cache_key(std::string_view scope, int i) {
-    return "llmcache:k1:" + std::string(scope) + ":xxh3:" + std::to_string(1000003 * i + 17);
+    return "llmcache:k1:" + std::string(scope) + ":xxh3:" + std::to_string(1000003LL * i + 17);
 }
 
 std::chrono::milliseconds ms_since(Clock::time_point t) {
@@ -402,7 +402,7 @@ TEST_CASE("redis cluster: a non-cluster server is refused with a clear error", "
 
 TEST_CASE("redis cluster: a killed master fails fast on its slots, the others keep serving",
           "[redis][cluster][faults]") {
-    RedisCluster cluster(3);
+    RedisCluster cluster;
     LogCapture log;
     RedisClusterOptions o = opts_for(cluster, &log);
     o.connect_timeout = 300ms;
@@ -485,4 +485,50 @@ TEST_CASE("redis cluster: a killed master fails fast on its slots, the others ke
     }
     // Prompts on live masters were stored once and then hit.
     CHECK(model.calls->load() < 160);
+}
+
+TEST_CASE("redis cluster: TLS and a password on every node", "[redis][cluster][tls]") {
+    const std::string pw = "cluster-Pw-9";
+    RedisCluster cluster({.tls = true, .password = pw});
+    LogCapture log;
+    RedisClusterOptions o;
+    o.seeds = {cluster.seed_url(0)};
+    REQUIRE(o.seeds[0].starts_with("rediss://:" + pw + "@"));
+    o.tls.ca_file = llmcache_test::TestCerts::get().ca_crt;
+    o.connect_timeout = 2s;
+    o.command_timeout = 2s;
+    o.log_sink = log.sink();
+    RedisClusterStore store(o);
+    std::set<std::string> owners;
+    for (int i = 0; i < 60; ++i)
+        REQUIRE(store.put(cache_key("tls", i), "secret-" + std::to_string(i), 60'000ms));
+    for (int i = 0; i < 60; ++i) {
+        auto v = store.get(cache_key("tls", i));
+        REQUIRE(v);
+        CHECK(v->value_or("") == "secret-" + std::to_string(i));
+        owners.insert(*store.node_for_key(cache_key("tls", i)));
+    }
+    CHECK(owners.size() == 3);
+    CHECK(store.stats().errors.total() == 0);
+    CHECK(store.clear_prefix("llmcache:k1:tls:").value_or(0) == 60);
+    for (const std::string& s : store.seeds())
+        CHECK(s.find(pw) == std::string::npos);
+
+    // A wrong password: a clear refusal that never shows the password.
+    o.seeds = {cluster.node(0).url(":Wrong-Pw-7")};
+    RedisClusterStore wrong(o);
+    auto v = wrong.get(cache_key("tls", 1));
+    REQUIRE_FALSE(v);
+    CHECK(v.error().message.find("authentication failed") != std::string::npos);
+    CHECK(v.error().message.find("Wrong-Pw-7") == std::string::npos);
+
+    // A certificate from a CA we do not trust: refused.
+    o.seeds = {cluster.seed_url(0)};
+    o.tls.ca_file = llmcache_test::TestCerts::get().other_ca_crt;
+    RedisClusterStore untrusted(o);
+    v = untrusted.get(cache_key("tls", 1));
+    REQUIRE_FALSE(v);
+    CHECK(v.error().message.find("certificate verification failed") != std::string::npos);
+    CHECK(log.all().find(pw) == std::string::npos);
+    CHECK(log.all().find("Wrong-Pw-7") == std::string::npos);
 }

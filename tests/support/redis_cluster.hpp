@@ -1,7 +1,8 @@
 // Test support: a Redis Cluster of real redis-server processes on free loopback ports, joined with
 // `redis-cli --cluster create` (every master, no replicas).
 //
-//     llmcache_test::RedisCluster cluster(3);       // 3 masters, cluster_state:ok on every node
+//     llmcache_test::RedisCluster cluster;          // 3 masters, cluster_state:ok on every node
+//     llmcache_test::RedisCluster secure({.tls = true, .password = "pw"});
 //     cluster.seed_url(); cluster.node(1).kill9(); cluster.node_id(0);
 //
 // Missing redis-server or redis-cli make the constructor throw with a clear message: the tests
@@ -13,6 +14,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -21,11 +24,18 @@
 
 namespace llmcache_test {
 
+struct RedisClusterSetup {
+    int masters = 3;
+    int node_timeout_ms = 2000; ///< cluster-node-timeout
+    bool tls = false;           ///< TLS on the client ports and the cluster bus (test CA certificates)
+    std::string password{};     ///< requirepass on every node
+};
+
 class RedisCluster {
 public:
-    /// `node_timeout_ms`: cluster-node-timeout. Nodes keep serving their slots when another
-    /// master is lost (cluster-require-full-coverage no).
-    explicit RedisCluster(int masters = 3, int node_timeout_ms = 2000) {
+    /// Nodes keep serving their slots when another master is lost (cluster-require-full-coverage
+    /// no). Each node's cluster bus gets its own free port (cluster-port), not port + 10000.
+    explicit RedisCluster(RedisClusterSetup setup = {}) : setup_(std::move(setup)) {
         const std::string cli = find_in_path("redis-cli");
         if (cli.empty())
             throw std::runtime_error(
@@ -33,12 +43,35 @@ public:
                 "to create the cluster: apt-get install redis-tools");
         if (find_in_path("timeout").empty())
             throw std::runtime_error("the coreutils 'timeout' command is missing; it bounds redis-cli");
-        for (int i = 0; i < masters; ++i)
-            nodes_.push_back(std::make_unique<RedisServer>(RedisServerOptions{
-                .config = {"cluster-enabled yes", "cluster-config-file nodes.conf",
-                           "cluster-node-timeout " + std::to_string(node_timeout_ms),
-                           "cluster-require-full-coverage no", "cluster-allow-reads-when-down yes"}}));
-        std::string cmd = "timeout 30 " + cli + " --cluster create";
+        if (setup_.tls)
+            make_node_cert();
+        for (int i = 0; i < setup_.masters; ++i) {
+            std::vector<std::string> config = {"cluster-enabled yes",
+                                               "cluster-config-file nodes.conf",
+                                               "cluster-node-timeout " +
+                                                   std::to_string(setup_.node_timeout_ms),
+                                               "cluster-require-full-coverage no",
+                                               "cluster-allow-reads-when-down yes",
+                                               "cluster-port " + std::to_string(free_port())};
+            if (setup_.tls) {
+                config.push_back("tls-cluster yes");
+                config.push_back("tls-replication yes");
+            }
+            if (!setup_.password.empty()) {
+                config.push_back("requirepass " + setup_.password);
+                config.push_back("masterauth " + setup_.password);
+            }
+            nodes_.push_back(std::make_unique<RedisServer>(RedisServerOptions{.config = std::move(config),
+                                                                              .tls = setup_.tls,
+                                                                              .tls_cert = node_crt_,
+                                                                              .tls_key = node_key_}));
+        }
+        std::string cmd = "timeout 15 " + cli;
+        if (setup_.tls)
+            cmd += " --tls --cacert '" + TestCerts::get().ca_crt + "'";
+        if (!setup_.password.empty())
+            cmd += " -a '" + setup_.password + "' --no-auth-warning";
+        cmd += " --cluster create";
         for (const auto& n : nodes_)
             cmd += " 127.0.0.1:" + std::to_string(n->port());
         cmd += " --cluster-replicas 0 --cluster-yes";
@@ -48,9 +81,22 @@ public:
         wait_ok(std::chrono::seconds(15));
     }
 
+    ~RedisCluster() {
+        nodes_.clear();
+        if (!cert_dir_.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(cert_dir_, ec);
+        }
+    }
+    RedisCluster(const RedisCluster&) = delete;
+    RedisCluster& operator=(const RedisCluster&) = delete;
+
     RedisServer& node(std::size_t i) { return *nodes_.at(i); }
     std::size_t size() const noexcept { return nodes_.size(); }
-    std::string seed_url(std::size_t i = 0) const { return nodes_.at(i)->url(); }
+    /// redis:// (rediss:// with TLS) URL of node i, with the password when there is one.
+    std::string seed_url(std::size_t i = 0) const {
+        return nodes_.at(i)->url(setup_.password.empty() ? std::string() : ":" + setup_.password);
+    }
     std::string endpoint(std::size_t i) const { return "127.0.0.1:" + std::to_string(nodes_.at(i)->port()); }
 
     /// The node's cluster id (CLUSTER MYID).
@@ -91,6 +137,31 @@ public:
     }
 
 private:
+    /// Nodes talk TLS to each other on the cluster bus and present their certificate as clients
+    /// there: it needs clientAuth besides serverAuth (TestCerts' server certificate has only the
+    /// latter). Signed by the test CA.
+    void make_node_cert() {
+        const TestCerts& c = TestCerts::get();
+        cert_dir_ = make_temp_dir("cluster-certs");
+        node_crt_ = cert_dir_ + "/node.crt";
+        node_key_ = cert_dir_ + "/node.key";
+        std::ofstream(cert_dir_ + "/node.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                                  "basicConstraints=CA:FALSE\n"
+                                                  "extendedKeyUsage=serverAuth,clientAuth\n";
+        const std::string cmd =
+            "cd '" + cert_dir_ +
+            "' && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout node.key "
+            "-out node.csr -subj '/CN=llmcache cluster node' >openssl.log 2>&1 && openssl x509 -req -in "
+            "node.csr -CA '" +
+            c.ca_crt + "' -CAkey '" + c.ca_key +
+            "' -CAcreateserial -CAserial node.srl -out node.crt -days 3 -extfile node.ext >>openssl.log 2>&1";
+        if (std::system(cmd.c_str()) != 0)
+            throw std::runtime_error("openssl failed to make the cluster node certificate:\n" +
+                                     read_file(cert_dir_ + "/openssl.log"));
+    }
+
+    RedisClusterSetup setup_;
+    std::string cert_dir_, node_crt_, node_key_;
     std::vector<std::unique_ptr<RedisServer>> nodes_;
 };
 

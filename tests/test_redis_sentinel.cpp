@@ -52,34 +52,44 @@ std::string role_of(const std::string& url) {
     return "?";
 }
 
-/// A master, one replica, three sentinels monitoring them as "mymaster" with quorum 2.
+/// A master, one replica, three sentinels monitoring them as "mymaster" with quorum 2; with
+/// passwords, the data servers require `data_pw` and the sentinels `sentinel_pw`.
 struct SentinelGroup {
-    RedisServer master;
-    std::unique_ptr<RedisServer> replica;
+    std::string data_pw, sentinel_pw;
+    std::unique_ptr<RedisServer> master, replica;
     std::vector<std::unique_ptr<RedisServer>> sentinels;
 
-    SentinelGroup() {
-        const std::string mport = std::to_string(master.port());
-        replica =
-            std::make_unique<RedisServer>(RedisServerOptions{.config = {"replicaof 127.0.0.1 " + mport}});
-        if (!eventually(
-                [&] {
-                    return Admin(replica->url())
-                               .text({"INFO", "replication"})
-                               .find("master_link_status:up") != std::string::npos;
-                },
-                10s))
+    explicit SentinelGroup(std::string data_password = {}, std::string sentinel_password = {})
+        : data_pw(std::move(data_password)), sentinel_pw(std::move(sentinel_password)) {
+        std::vector<std::string> data_conf;
+        if (!data_pw.empty())
+            data_conf = {"requirepass " + data_pw, "masterauth " + data_pw};
+        master = std::make_unique<RedisServer>(RedisServerOptions{.config = data_conf});
+        const std::string mport = std::to_string(master->port());
+        data_conf.push_back("replicaof 127.0.0.1 " + mport);
+        replica = std::make_unique<RedisServer>(RedisServerOptions{.config = data_conf});
+        auto synced = [&] {
+            return Admin(data_url(*replica)).text({"INFO", "replication"}).find("master_link_status:up") !=
+                   std::string::npos;
+        };
+        if (!eventually(synced, 10s))
             throw std::runtime_error("the replica did not sync with the master within 10 s");
-        for (int i = 0; i < 3; ++i)
-            sentinels.push_back(std::make_unique<RedisServer>(RedisServerOptions{
-                .config = {"sentinel monitor mymaster 127.0.0.1 " + mport + " 2",
-                           "sentinel down-after-milliseconds mymaster 1000",
-                           "sentinel failover-timeout mymaster 5000", "sentinel parallel-syncs mymaster 1"},
-                .sentinel = true}));
+        for (int i = 0; i < 3; ++i) {
+            std::vector<std::string> conf = {"sentinel monitor mymaster 127.0.0.1 " + mport + " 2",
+                                             "sentinel down-after-milliseconds mymaster 1000",
+                                             "sentinel failover-timeout mymaster 5000",
+                                             "sentinel parallel-syncs mymaster 1"};
+            if (!data_pw.empty())
+                conf.push_back("sentinel auth-pass mymaster " + data_pw);
+            if (!sentinel_pw.empty())
+                conf.push_back("requirepass " + sentinel_pw);
+            sentinels.push_back(
+                std::make_unique<RedisServer>(RedisServerOptions{.config = conf, .sentinel = true}));
+        }
         // Every sentinel knows the replica and the two other sentinels.
         auto ready = [&] {
-            for (auto& s : sentinels) {
-                Admin a(s->url(), {}, true);
+            for (std::size_t i = 0; i < sentinels.size(); ++i) {
+                Admin a(sentinel_admin_url(i), {}, true);
                 auto reps = a.cmd({"SENTINEL", "REPLICAS", "mymaster"});
                 if (reps->type != REDIS_REPLY_ARRAY || reps->elements != 1)
                     return false;
@@ -92,18 +102,26 @@ struct SentinelGroup {
             throw std::runtime_error("the sentinels did not discover the replica and each other within 15 s");
     }
 
-    std::string url(std::string_view userinfo = {}) const {
+    /// The store's URL: every sentinel, and the passwords when there are some.
+    std::string url() const {
         std::string u = "redis+sentinel://";
-        if (!userinfo.empty())
-            u += std::string(userinfo) + "@";
+        if (!data_pw.empty())
+            u += ":" + data_pw + "@";
         for (std::size_t i = 0; i < sentinels.size(); ++i)
             u += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(sentinels[i]->port());
-        return u + "/mymaster";
+        u += "/mymaster";
+        if (!sentinel_pw.empty())
+            u += "?sentinel_password=" + sentinel_pw;
+        return u;
     }
-    /// The master's address as the first sentinel reports it.
+    std::string data_url(const RedisServer& s) const { return s.url(data_pw.empty() ? "" : ":" + data_pw); }
+    std::string sentinel_admin_url(std::size_t i) const {
+        return sentinels.at(i)->url(sentinel_pw.empty() ? "" : ":" + sentinel_pw);
+    }
+    /// The master's address as sentinel `s` reports it.
     std::string reported_master(std::size_t s = 0) {
         auto r =
-            Admin(sentinels.at(s)->url(), {}, true).cmd({"SENTINEL", "get-master-addr-by-name", "mymaster"});
+            Admin(sentinel_admin_url(s), {}, true).cmd({"SENTINEL", "get-master-addr-by-name", "mymaster"});
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
             return "?";
         return std::string(lr::reply_text(*r->element[0])) + ":" +
@@ -171,9 +189,12 @@ TEST_CASE("redis sentinel: URL parsing", "[redis][sentinel][url]") {
     CHECK(u->display() == "redis://h:7000/1");
 }
 
-TEST_CASE("redis sentinel: the store finds the master; clear errors otherwise", "[redis][sentinel]") {
-    SentinelGroup g;
+TEST_CASE("redis sentinel: the store finds the master (passwords on both); clear errors otherwise",
+          "[redis][sentinel]") {
+    SentinelGroup g("Data-Pw-1", "Sentinel-Pw-2");
+    LogCapture log;
     RedisStoreOptions o;
+    o.log_sink = log.sink();
     o.url = g.url();
     o.connect_timeout = 2s;
     o.command_timeout = 2s;
@@ -181,34 +202,55 @@ TEST_CASE("redis sentinel: the store finds the master; clear errors otherwise", 
     CHECK_FALSE(store.sentinel_master());
     REQUIRE(store.put("llmcache:sen:a", "va", 60'000ms));
     REQUIRE(store.sentinel_master());
-    CHECK(*store.sentinel_master() == endpoint(g.master));
-    CHECK(Admin(g.master.url()).text({"GET", "llmcache:sen:a"}) == "va");
+    CHECK(*store.sentinel_master() == endpoint(*g.master));
+    CHECK(Admin(g.data_url(*g.master)).text({"GET", "llmcache:sen:a"}) == "va");
     auto v = store.get("llmcache:sen:a");
     REQUIRE(v);
     CHECK(v->value_or("") == "va");
-    CHECK(store.url() == g.url());
+    const std::string s0 = "127.0.0.1:" + std::to_string(g.sentinels[0]->port());
+    CHECK(store.url() == "redis+sentinel://:***@" + s0 +
+                             ",127.0.0.1:" + std::to_string(g.sentinels[1]->port()) +
+                             ",127.0.0.1:" + std::to_string(g.sentinels[2]->port()) + "/mymaster");
     CHECK(store.stats().sentinel_switches == 0);
     CHECK(store.stats().sentinel_lookups >= 1);
     CHECK(store.stats().errors.total() == 0);
 
+    // Sentinels that want a password we did not give, or a wrong one; a wrong master password.
+    o.url = "redis+sentinel://:Data-Pw-1@" + s0 + "/mymaster";
+    RedisStore no_sentinel_pw(o);
+    auto w = no_sentinel_pw.get("k");
+    REQUIRE_FALSE(w);
+    CHECK(w.error().message.find("requires authentication") != std::string::npos);
+    CHECK(w.error().message.find("sentinel_password=") != std::string::npos);
+    o.url = "redis+sentinel://:Data-Pw-1@" + s0 + "/mymaster?sentinel_password=Bad-Pw-3";
+    RedisStore bad_sentinel_pw(o);
+    w = bad_sentinel_pw.get("k");
+    REQUIRE_FALSE(w);
+    CHECK(w.error().message.find("authentication failed") != std::string::npos);
+    o.url = "redis+sentinel://:Bad-Pw-4@" + s0 + "/mymaster?sentinel_password=Sentinel-Pw-2";
+    RedisStore bad_data_pw(o);
+    w = bad_data_pw.get("k");
+    REQUIRE_FALSE(w);
+    CHECK(w.error().message.find("authentication failed") != std::string::npos);
+    CHECK(Admin(g.data_url(*g.master)).dbsize() == 1);
+
     // A name the sentinels do not monitor.
-    LogCapture log;
-    o.url = "redis+sentinel://127.0.0.1:" + std::to_string(g.sentinels[0]->port()) + "/nosuchmaster";
-    o.log_sink = log.sink();
+    o.url = "redis+sentinel://" + s0 + "/nosuchmaster?sentinel_password=Sentinel-Pw-2";
     RedisStore wrong(o);
-    auto w = wrong.get("k");
+    w = wrong.get("k");
     REQUIRE_FALSE(w);
     CHECK(w.error().code == ErrorCode::store_unavailable);
     CHECK(w.error().message.find("does not monitor a master named 'nosuchmaster'") != std::string::npos);
 
     // A data server where a sentinel should be.
-    o.url = "redis+sentinel://127.0.0.1:" + std::to_string(g.master.port()) + "/mymaster";
+    o.url = "redis+sentinel://127.0.0.1:" + std::to_string(g.master->port()) +
+            "/mymaster?sentinel_password=Data-Pw-1";
     RedisStore not_sentinel(o);
     w = not_sentinel.get("k");
     REQUIRE_FALSE(w);
     CHECK(w.error().message.find("not a Redis Sentinel") != std::string::npos);
 
-    // No sentinel reachable: fails, quickly, and the first reachable one in the list is used.
+    // No sentinel reachable: fails, quickly; and the first reachable one in the list is used.
     o.url = "redis+sentinel://127.0.0.1:" + std::to_string(llmcache_test::free_port()) + "/mymaster";
     o.connect_timeout = 300ms;
     RedisStore dead(o);
@@ -217,12 +259,19 @@ TEST_CASE("redis sentinel: the store finds the master; clear errors otherwise", 
     CHECK(Clock::now() - t0 < 1s);
     REQUIRE_FALSE(w);
     CHECK(w.error().message.find("no sentinel named a reachable master") != std::string::npos);
-    o.url = "redis+sentinel://127.0.0.1:" + std::to_string(llmcache_test::free_port()) +
-            ",127.0.0.1:" + std::to_string(g.sentinels[1]->port()) + "/mymaster";
+    o.url = "redis+sentinel://:Data-Pw-1@127.0.0.1:" + std::to_string(llmcache_test::free_port()) +
+            ",127.0.0.1:" + std::to_string(g.sentinels[1]->port()) +
+            "/mymaster?sentinel_password=Sentinel-Pw-2";
     RedisStore second(o);
     v = second.get("llmcache:sen:a");
     REQUIRE(v);
     CHECK(v->value_or("") == "va");
+
+    for (const char* secret : {"Data-Pw-1", "Sentinel-Pw-2", "Bad-Pw-3", "Bad-Pw-4"}) {
+        INFO(secret);
+        CHECK(log.all().find(secret) == std::string::npos);
+    }
+    CHECK_FALSE(log.lines().empty());
 }
 
 TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, writes go to the new master",
@@ -242,8 +291,8 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     o.log_sink = log.sink();
     RedisStore store(o);
     REQUIRE(store.put("llmcache:sen:before", "1", std::nullopt));
-    CHECK(Admin(g.master.url()).text({"GET", "llmcache:sen:before"}) == "1");
-    REQUIRE(store.sentinel_master() == endpoint(g.master));
+    CHECK(Admin(g.data_url(*g.master)).text({"GET", "llmcache:sen:before"}) == "1");
+    REQUIRE(store.sentinel_master() == endpoint(*g.master));
 
     CountingModel model;
     auto cache = llmcache_test::make_cache(store, model);
@@ -269,10 +318,10 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     const int calls_before = calls.load();
     CHECK(calls_before > 0);
 
-    REQUIRE(Admin(g.sentinels[0]->url(), {}, true).text({"SENTINEL", "FAILOVER", "mymaster"}) == "OK");
+    REQUIRE(Admin(g.sentinel_admin_url(0), {}, true).text({"SENTINEL", "FAILOVER", "mymaster"}) == "OK");
     const bool switched = eventually([&] { return g.reported_master() == endpoint(*g.replica); }, 15s);
     CHECK(switched);
-    CHECK(eventually([&] { return role_of(g.replica->url()) == "master"; }, 5s));
+    CHECK(eventually([&] { return role_of(g.data_url(*g.replica)) == "master"; }, 5s));
 
     // A fresh write through the store lands on the new master (bounded wait).
     int n = 0;
@@ -280,7 +329,8 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     const bool landed = eventually(
         [&] {
             key = "llmcache:sen:after-" + std::to_string(n++);
-            return store.put(key, "new", std::nullopt) && Admin(g.replica->url()).text({"GET", key}) == "new";
+            return store.put(key, "new", std::nullopt) &&
+                   Admin(g.data_url(*g.replica)).text({"GET", key}) == "new";
         },
         10s);
     CHECK(landed);
@@ -293,10 +343,10 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     CHECK(wrong.load() == 0);
     CHECK(calls.load() > calls_before);
     CHECK(store.sentinel_master() == endpoint(*g.replica));
-    CHECK(role_of(g.replica->url()) == "master");
+    CHECK(role_of(g.data_url(*g.replica)) == "master");
     const auto st = store.stats();
     CHECK(st.sentinel_switches == 1);
-    CHECK(log.count("the master moved from " + endpoint(g.master) + " to " + endpoint(*g.replica)) == 1);
+    CHECK(log.count("the master moved from " + endpoint(*g.master) + " to " + endpoint(*g.replica)) == 1);
 
     // Cache entries written after the switch are hits served by the new master.
     const int before_hits = model.calls->load();
@@ -306,5 +356,5 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     REQUIRE(r2);
     CHECK(r2->text == answer_for("after the failover"));
     CHECK(model.calls->load() == before_hits + 1);
-    CHECK(Admin(g.replica->url()).dbsize() >= 2);
+    CHECK(Admin(g.data_url(*g.replica)).dbsize() >= 2);
 }

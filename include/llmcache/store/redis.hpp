@@ -941,8 +941,11 @@ private:
         const State& st = *state_;
         auto c = Conn::open(s, sen.scopts);
         if (!c) {
-            why = "sentinel " + c.error().error.message;
+            why = c.error().error.message;
             why_kind = c.error().kind;
+            if (why_kind == Failure::auth)
+                why += " (sentinels take their credentials from the URL's sentinel_password= and "
+                       "sentinel_user= options)";
             return std::nullopt;
         }
         if ((*c)->server().mode != "sentinel") {
@@ -953,7 +956,7 @@ private:
         auto r = (*c)->command({"SENTINEL", "get-master-addr-by-name", st.url.master_name},
                                Clock::now() + st.opts.command_timeout);
         if (!r) {
-            why = "sentinel " + r.error().error.message;
+            why = r.error().error.message;
             why_kind = r.error().kind;
             return std::nullopt;
         }

@@ -1,0 +1,10 @@
+// Consumer test: uses llmcache through a Meson subproject: dependency('llmcache').
+// Built and run by tools/test_consumers.sh, which checks that it prints the library version.
+#include <llmcache/llmcache.hpp>
+
+#include <iostream>
+
+int main() {
+    std::cout << "llmcache " << llmcache::version_string() << '\n';
+    return 0;
+}

@@ -9,6 +9,7 @@ build_dir=build/demo
 cxx=${CXX:-c++}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
+tools/install_deps.sh demo
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 if command -v "$cxx" >/dev/null 2>&1; then

@@ -6,8 +6,8 @@
 #
 # Environment: BUILD_DIR (default build/gcc-release), CXX (default g++), JOBS (default: nproc),
 # LLMCACHE_CMAKE_ARGS (extra configure arguments, e.g. "-DLLMCACHE_BUILD_BENCH=OFF").
-# Installs nothing and needs no root: it only checks for the Debian packages and names the missing
-# ones (.ci/run installs them before calling this).
+# On a fresh Debian machine it first installs the Debian packages it needs
+# (tools/install_deps.sh: as root, or with password-less sudo; otherwise it prints the command).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -17,6 +17,7 @@ jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 read -r -a extra_cmake_args <<<"${LLMCACHE_CMAKE_ARGS:-}"
 
 # ---- Dependencies ----------------------------------------------------------------------------------
+tools/install_deps.sh test
 missing=()
 need_command() { # need_command COMMAND DEBIAN_PACKAGE
     command -v "$1" >/dev/null 2>&1 || missing+=("$2")

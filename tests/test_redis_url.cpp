@@ -1,7 +1,7 @@
 // Redis URL parsing and password redaction (no server needed).
 #include "catch.hpp"
 
-#include <llmcache/store/redis.hpp>
+#include <llmcache/llmcache.hpp>
 
 #include <cstdlib>
 #include <string>

@@ -151,8 +151,9 @@ public:
     /// Leases for single-flight between caches that share this store (see leasing_store).
     Result<std::optional<std::string>> acquire_lease(std::string_view key,
                                                      std::chrono::milliseconds ttl) noexcept {
-        if (!valid_ttl(ttl))
+        if (!valid_ttl(ttl)) {
             return fail(ErrorCode::invalid_argument, "memory store: lease TTL must be in (0, max_ttl]");
+        }
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif

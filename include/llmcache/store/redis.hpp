@@ -801,8 +801,9 @@ private:
                                                                                  std::memory_order_relaxed);
             return fail_quietly(st.circuit_message);
         }
-        if (admit == Breaker::Admit::probe)
+        if (admit == Breaker::Admit::probe) {
             st.pool.reset_backoff();
+        }
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif

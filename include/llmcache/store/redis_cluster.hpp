@@ -330,8 +330,9 @@ public:
             if (item.value.size() > max_value_bytes)
                 return fail(ErrorCode::too_large, "llmcache: a value exceeds Redis's 512 MB string limit");
         }
-        if (items.empty())
+        if (items.empty()) {
             return std::size_t{0};
+        }
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif

@@ -329,7 +329,7 @@ private:
         }
         if (!*v)
             return std::nullopt;
-        auto decoded = entry::decode(**v, key);
+        auto decoded = entry::detail::decode_owned(std::move(**v), key); // no second copy of the text
         if (!decoded) {
             counters_.add(detail::Counter::corrupt_entries);
             (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing

@@ -1196,8 +1196,11 @@ inline std::string encode(std::string_view key, const Response& r) {
     return out;
 }
 
-/// Decodes a stored value that must have been written under `key`.
-inline Result<Response> decode(std::string_view stored, std::string_view key) {
+namespace detail {
+// The body of decode(). With `text_at`, the answer text is not copied: *text_at is set to where
+// it lies in `stored`, and r.text stays empty.
+inline Result<Response> decode_entry(std::string_view stored, std::string_view key,
+                                     std::string_view* text_at) {
     auto corrupt = [](const char* why) {
         return fail(ErrorCode::corrupt_entry, std::string("cache entry ") + why);
     };
@@ -1232,7 +1235,10 @@ inline Result<Response> decode(std::string_view stored, std::string_view key) {
             have_key = true;
             break;
         case tag_text:
-            r.text.assign(value);
+            if (text_at != nullptr)
+                *text_at = value;
+            else
+                r.text.assign(value);
             have_text = true;
             break;
         case tag_model:
@@ -1291,6 +1297,34 @@ inline Result<Response> decode(std::string_view stored, std::string_view key) {
         return corrupt("lacks a required field");
     return r;
 }
+} // namespace detail
+
+/// Decodes a stored value that must have been written under `key`.
+inline Result<Response> decode(std::string_view stored, std::string_view key) {
+    return detail::decode_entry(stored, key, nullptr);
+}
+
+namespace detail {
+/// decode() of a stored value the caller owns and no longer needs (the Cache's read path): when
+/// the answer text is most of the entry, the text takes over the value's buffer instead of being
+/// copied out of it. A separate name, not an overload: decode("...", key) must stay unambiguous.
+inline Result<Response> decode_owned(std::string&& stored, std::string_view key) {
+    std::string_view text;
+    Result<Response> r = detail::decode_entry(stored, key, &text);
+    if (r) {
+        const auto offset = static_cast<std::size_t>(text.data() - stored.data());
+        const std::size_t length = text.size();
+        if (length >= stored.size() / 2) {
+            stored.resize(offset + length);
+            stored.erase(0, offset);
+            r->text = std::move(stored);
+        } else {
+            r->text.assign(text);
+        }
+    }
+    return r;
+}
+} // namespace detail
 
 } // namespace entry
 LLMCACHE_END_NAMESPACE
@@ -2037,7 +2071,7 @@ private:
         }
         if (!*v)
             return std::nullopt;
-        auto decoded = entry::decode(**v, key);
+        auto decoded = entry::detail::decode_owned(std::move(**v), key); // no second copy of the text
         if (!decoded) {
             counters_.add(detail::Counter::corrupt_entries);
             (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing

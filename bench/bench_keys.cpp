@@ -10,16 +10,23 @@
 //                       EVP_MD / EVP_MAC context (what OpenSSL 3 can do without per-call fetches)
 // Bytes/s are prompt bytes per second, so Key/<policy> vs Raw/<digest> at the same size shows
 // the overhead of the canonical encoding and the key layout.
+#include <llmcache/config.hpp>
 #include <llmcache/detail/canonical.hpp>
-#include <llmcache/key/hmac.hpp>
-#include <llmcache/key/sha256.hpp>
 #include <llmcache/key/xxh3.hpp>
 
 #include <benchmark/benchmark.h>
+
+// The SHA-256 and HMAC parts need libcrypto (LLMCACHE_WITH_OPENSSL=1, set by the CMake and Meson
+// targets when OpenSSL is found); without it only the XXH3 rows are built.
+#if LLMCACHE_WITH_OPENSSL
+#include <llmcache/key/hmac.hpp>
+#include <llmcache/key/sha256.hpp>
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/params.h>
+#endif
 
 #include <cstdint>
 #include <cstdlib>
@@ -67,12 +74,14 @@ void key_bench(benchmark::State& state, const Policy& policy) {
 void BM_Key_Xxh3(benchmark::State& state) {
     key_bench(state, Xxh3Key<>{});
 }
+#if LLMCACHE_WITH_OPENSSL
 void BM_Key_Sha256(benchmark::State& state) {
     key_bench(state, Sha256Key<>{});
 }
 void BM_Key_HmacSha256(benchmark::State& state) {
     key_bench(state, HmacSha256Key<>{kSecret, "k1"});
 }
+#endif
 
 // The canonical encoding alone, into a reused buffer (as make_key does).
 void BM_Encode(benchmark::State& state) {
@@ -98,6 +107,7 @@ void BM_Raw_Xxh3_128(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
 }
 
+#if LLMCACHE_WITH_OPENSSL
 // Exactly the call Sha256Key makes (implicit fetch of the SHA-256 implementation on every call).
 void BM_Raw_Sha256_EVP_Digest(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
@@ -177,17 +187,22 @@ void BM_Raw_Hmac_Prefetched(benchmark::State& state) {
     EVP_MAC_free(mac);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
 }
+#endif
 
 } // namespace
 
 BENCHMARK(BM_Key_Xxh3)->Apply(sizes);
+#if LLMCACHE_WITH_OPENSSL
 BENCHMARK(BM_Key_Sha256)->Apply(sizes);
 BENCHMARK(BM_Key_HmacSha256)->Apply(sizes);
+#endif
 BENCHMARK(BM_Encode)->Apply(sizes);
 BENCHMARK(BM_Raw_Xxh3_128)->Apply(sizes);
+#if LLMCACHE_WITH_OPENSSL
 BENCHMARK(BM_Raw_Sha256_EVP_Digest)->Apply(sizes);
 BENCHMARK(BM_Raw_Sha256_Prefetched)->Apply(sizes);
 BENCHMARK(BM_Raw_Hmac_OneShot)->Apply(sizes);
 BENCHMARK(BM_Raw_Hmac_Prefetched)->Apply(sizes);
+#endif
 
 BENCHMARK_MAIN();

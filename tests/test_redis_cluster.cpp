@@ -321,6 +321,36 @@ TEST_CASE("redis cluster: a slot migrated mid-run (ASK while migrating, MOVED af
     cluster.wait_ok(5s);
 }
 
+TEST_CASE("redis cluster: the slot map is refreshed periodically, without a MOVED", "[redis][cluster]") {
+    RedisCluster& cluster = shared_cluster();
+    RedisClusterOptions o = opts_for(cluster);
+    o.refresh_interval = 200ms;
+    RedisClusterStore store(o);
+    const std::string key = cache_key("periodic", 5);
+    REQUIRE(store.get(key)); // map loaded
+    const std::string slot_s = std::to_string(key_slot(key));
+    const std::size_t from = cluster.index_of(*store.node_for_key(key));
+    const std::size_t to = (from + 2) % cluster.size();
+    const auto before = store.stats();
+    // The slot holds no keys: it can change owners with SETSLOT NODE alone.
+    REQUIRE(Admin(cluster.seed_url(from)).integer({"CLUSTER", "COUNTKEYSINSLOT", slot_s}) == 0);
+    auto give_to = [&](std::size_t owner) {
+        const std::string id = cluster.node_id(owner);
+        for (std::size_t n : {owner, from == owner ? to : from, 3 - from - to})
+            REQUIRE(Admin(cluster.seed_url(n)).text({"CLUSTER", "SETSLOT", slot_s, "NODE", id}) == "OK");
+    };
+    give_to(to);
+    CHECK(*store.node_for_key(key) == cluster.endpoint(from)); // nothing told the store yet
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(store.get(cache_key("periodic", 6))); // any operation may run the due refresh
+    CHECK(*store.node_for_key(key) == cluster.endpoint(to));
+    const auto after = store.stats();
+    CHECK(after.refreshes > before.refreshes);
+    CHECK(after.moved == before.moved);
+    give_to(from);
+    cluster.wait_ok(5s);
+}
+
 TEST_CASE("redis cluster: a slot left MIGRATING forever ends after max_redirects, no hang",
           "[redis][cluster]") {
     RedisCluster& cluster = shared_cluster();
@@ -418,6 +448,7 @@ TEST_CASE("redis cluster: a killed master fails fast on its slots, the others ke
     }
     REQUIRE(by_node.size() == 3);
     const std::size_t dead = 2;
+    const auto refreshes_before = store.stats().refreshes;
     cluster.node(dead).kill9();
 
     // The dead node's keys: failures (never exceptions), quickly; once its circuit is open,
@@ -440,7 +471,9 @@ TEST_CASE("redis cluster: a killed master fails fast on its slots, the others ke
     CHECK(node_stats->circuit == RedisCircuitState::open);
     CHECK(log.count("circuit open") == 1);
 
-    // The other masters answer as before, single and batched.
+    // The connection errors asked for a new slot map (read once the rate limit allows it, by the
+    // next operation), and the other masters answer as before, single and batched.
+    std::this_thread::sleep_for(100ms);
     for (std::size_t n : {std::size_t{0}, std::size_t{1}}) {
         for (const std::string& k : by_node[n]) {
             auto v = store.get(k);
@@ -449,6 +482,7 @@ TEST_CASE("redis cluster: a killed master fails fast on its slots, the others ke
         }
         REQUIRE(store.put(by_node[n].front(), "new", std::nullopt));
     }
+    CHECK(store.stats().refreshes > refreshes_before);
     std::vector<std::string_view> mixed = {by_node[0].front(), by_node[dead].front(), by_node[1].back()};
     auto got = store.get_many(mixed);
     REQUIRE(got.size() == 3);

@@ -102,6 +102,16 @@ struct SentinelGroup {
             throw std::runtime_error("the sentinels did not discover the replica and each other within 15 s");
     }
 
+    /// SIGKILL: a master with a replica still syncing would wait up to shutdown-timeout on SIGTERM.
+    ~SentinelGroup() {
+        for (auto& s : sentinels)
+            s->kill9();
+        replica->kill9();
+        master->kill9();
+    }
+    SentinelGroup(const SentinelGroup&) = delete;
+    SentinelGroup& operator=(const SentinelGroup&) = delete;
+
     /// The store's URL: every sentinel, and the passwords when there are some.
     std::string url() const {
         std::string u = "redis+sentinel://";
@@ -290,6 +300,12 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
     o.sentinel_check_interval = 500ms;
     o.log_sink = log.sink();
     RedisStore store(o);
+    RedisStoreOptions ro = o;
+    ro.sentinel_check_interval = 0ms; // only errors make this one ask the sentinels
+    LogCapture reactive_log;
+    ro.log_sink = reactive_log.sink();
+    RedisStore reactive(ro);
+    REQUIRE(reactive.put("llmcache:sen:reactive-before", "1", std::nullopt));
     REQUIRE(store.put("llmcache:sen:before", "1", std::nullopt));
     CHECK(Admin(g.data_url(*g.master)).text({"GET", "llmcache:sen:before"}) == "1");
     REQUIRE(store.sentinel_master() == endpoint(*g.master));
@@ -335,6 +351,21 @@ TEST_CASE("redis sentinel: SENTINEL FAILOVER under load; calls keep answering, w
         10s);
     CHECK(landed);
     std::this_thread::sleep_for(300ms); // a little more load after the switch
+
+    // Without periodic checks, a store follows when the old master refuses its writes: demote the
+    // old master now, as the sentinels would a few seconds later. The write that meets READONLY
+    // makes the store ask the sentinels, move to the new master and send the write there.
+    REQUIRE(
+        Admin(g.data_url(*g.master)).text({"REPLICAOF", "127.0.0.1", std::to_string(g.replica->port())}) ==
+        "OK");
+    const auto retries_before = reactive.stats().retries;
+    REQUIRE(reactive.put("llmcache:sen:reactive-after", "r", std::nullopt));
+    CHECK(Admin(g.data_url(*g.replica)).text({"GET", "llmcache:sen:reactive-after"}) == "r");
+    CHECK(reactive.stats().retries == retries_before + 1);
+    CHECK(reactive.sentinel_master() == endpoint(*g.replica));
+    CHECK(reactive.stats().sentinel_switches == 1);
+    CHECK(reactive.stats().errors.total() == 0);
+    CHECK(reactive_log.count("the master moved from " + endpoint(*g.master)) == 1);
     stop.store(true);
     for (auto& w : workers)
         REQUIRE(w.wait_for(20s) == std::future_status::ready);

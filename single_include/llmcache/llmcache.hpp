@@ -7672,25 +7672,33 @@ private:
 
     /// The node that serves `slot`, or the failure to name one.
     Result<std::shared_ptr<Node>> owner_of(std::uint16_t slot) {
-        State& st = *state_;
-        std::shared_ptr<const SlotMap> m;
-        std::string why;
-        {
-            std::lock_guard lock(st.map_mu);
-            m = st.map;
-            why = st.topology_error;
-        }
+        auto m = map();
         if (!m)
-            return fail(ErrorCode::store_unavailable,
-                        why.empty() ? std::string("llmcache: redis cluster: the slot map is not known yet")
-                                    : why);
+            return no_map();
         const NodeAddr* a = m->owner(slot);
         if (a == nullptr) {
             want_refresh();
-            return fail(ErrorCode::store_unavailable,
-                        "llmcache: redis cluster: slot " + std::to_string(slot) + " has no master");
+            return counted(Failure::masterdown,
+                           Error{ErrorCode::store_unavailable,
+                                 "llmcache: redis cluster: slot " + std::to_string(slot) + " has no master",
+                                 0, std::nullopt});
         }
         return node_at(*a);
+    }
+
+    /// The failure of an operation that found no slot map: counted as a connect failure, not
+    /// logged again (the failed refresh was).
+    unexpected<Error> no_map() {
+        State& st = *state_;
+        std::string why;
+        {
+            std::lock_guard lock(st.map_mu);
+            why = st.topology_error;
+        }
+        st.errors[static_cast<std::size_t>(Failure::connect)].fetch_add(1, std::memory_order_relaxed);
+        return unexpected<Error>(Error{
+            ErrorCode::store_unavailable,
+            why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0, std::nullopt});
     }
 
     void apply_moved(const Redirect& r) {
@@ -7715,7 +7723,7 @@ private:
             const std::uint16_t slot = detail::redis::key_slot(key);
             auto owner = owner_of(slot);
             if (!owner)
-                return counted(Failure::masterdown, std::move(owner).error());
+                return unexpected<Error>(std::move(owner).error());
             std::shared_ptr<Node> node = std::move(*owner);
             bool asking = false;
             std::string trail;
@@ -7833,18 +7841,8 @@ private:
 #endif
             maybe_refresh();
             auto m = map();
-            if (!m) {
-                std::string why;
-                {
-                    std::lock_guard lock(state_->map_mu);
-                    why = state_->topology_error;
-                }
-                return counted(
-                    Failure::masterdown,
-                    Error{ErrorCode::store_unavailable,
-                          why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0,
-                          std::nullopt});
-            }
+            if (!m)
+                return no_map();
             std::optional<Error> first;
             for (const NodeAddr& a : m->serving_masters()) {
                 auto node = node_at(a);
@@ -7877,7 +7875,7 @@ private:
         for (std::size_t i = 0; i < n; ++i) {
             auto owner = owner_of(detail::redis::key_slot(key_at(i)));
             if (!owner) {
-                errors[i] = StoreValue(counted(Failure::masterdown, std::move(owner).error()));
+                errors[i] = StoreValue(unexpected<Error>(std::move(owner).error()));
                 continue;
             }
             auto it =

@@ -40,4 +40,26 @@ if ! {
     exit 1
 fi
 
-exec "$build_dir/examples/cold_warm/cold_warm" --prompts examples/cold_warm/prompts.txt "$@"
+# The cache lives in Redis when REDIS_URL is set. Otherwise, when redis-server is installed, a
+# private one is started for the run on a unix socket in a temporary directory (no port to clash
+# with, nothing persisted) and stopped afterwards; without redis-server the in-memory store is used.
+if [[ -z ${REDIS_URL:-} ]] && command -v redis-server >/dev/null 2>&1; then
+    redis_dir=$(mktemp -d "${TMPDIR:-/tmp}/llmcache-demo-redis.XXXXXX")
+    redis-server --port 0 --unixsocket "$redis_dir/redis.sock" --unixsocketperm 700 --dir "$redis_dir" \
+        --save '' --appendonly no --maxmemory 64mb --maxmemory-policy allkeys-lru >"$redis_dir/redis.log" 2>&1 &
+    redis_pid=$!
+    trap 'kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; rm -rf "$redis_dir"' EXIT
+    for _ in $(seq 50); do
+        [[ -S $redis_dir/redis.sock ]] && break
+        sleep 0.1
+    done
+    if [[ -S $redis_dir/redis.sock ]]; then
+        export REDIS_URL="unix://$redis_dir/redis.sock"
+        echo "run_demo.sh: started a private redis-server for this run ($REDIS_URL)"
+    else
+        echo "run_demo.sh: could not start redis-server (see below); using the in-memory store" >&2
+        cat "$redis_dir/redis.log" >&2 || true
+    fi
+fi
+
+"$build_dir/examples/cold_warm/cold_warm" --prompts examples/cold_warm/prompts.txt "$@"

@@ -4,10 +4,11 @@
 // cold (no cache), then warm twice through an exact cache. For each pass it prints p50, p95 and
 // total latency, hits, tokens billed and saved, and the cost at published Claude rates.
 //
-// With no API key it runs on the in-memory store and SimulatedModel, whose latency is modelled
-// on real chat calls and scaled down so the demo takes seconds; everything simulated is labelled.
+// With no API key it runs on SimulatedModel, whose latency is modelled on real chat calls and
+// scaled down so the demo takes seconds; everything simulated is labelled. The store is Redis when
+// REDIS_URL is set (and llmcache was built with hiredis), the in-memory store otherwise.
 //
-//   cold_warm [--prompts FILE] [--scale X] [--model ID] [--log FILE]
+//   cold_warm [--prompts FILE] [--scale X] [--model ID] [--log FILE] [--store memory|redis]
 #include <llmcache/llmcache.hpp>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +32,7 @@ struct Options {
     double scale = 0.01;
     std::string model = "claude-sonnet-4-5";
     std::string log_path;
+    std::string store; ///< "memory", "redis" or empty: Redis when REDIS_URL is set
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -38,7 +42,8 @@ struct Options {
                  "  --prompts FILE  pairs of question<TAB>paraphrase, one per line (default %s)\n"
                  "  --scale X       simulated model latency factor, 0 < X <= 1 (default 0.01)\n"
                  "  --model ID      model id used for pricing and keys (default claude-sonnet-4-5)\n"
-                 "  --log FILE      write one JSON line per cached call (with cache_hit) to FILE\n",
+                 "  --log FILE      write one JSON line per cached call (with cache_hit) to FILE\n"
+                 "  --store S       memory or redis (default: redis when REDIS_URL is set)\n",
                  why, Options{}.prompts_path.c_str());
     std::exit(2);
 }
@@ -64,7 +69,11 @@ Options parse(int argc, char** argv) {
             o.model = value();
         else if (a == "--log")
             o.log_path = value();
-        else if (a == "--help" || a == "-h")
+        else if (a == "--store") {
+            o.store = value();
+            if (o.store != "memory" && o.store != "redis")
+                usage("--store must be memory or redis");
+        } else if (a == "--help" || a == "-h")
             usage("help");
         else
             usage("unknown option");
@@ -149,38 +158,22 @@ void account(PassResult& pass, const llmcache::Response& r) {
     }
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    const Options opt = parse(argc, argv);
-    const std::vector<std::string> prompts = load_prompts(opt.prompts_path);
-
-    llmcache::SimulatedModelOptions sim_opts;
-    sim_opts.time_scale = opt.scale;
-    llmcache::SimulatedModel model(sim_opts);
-
-    std::FILE* log = nullptr;
-    if (!opt.log_path.empty() && (log = std::fopen(opt.log_path.c_str(), "w")) == nullptr) {
-        std::fprintf(stderr, "cold_warm: cannot write log file %s\n", opt.log_path.c_str());
-        return 1;
-    }
-    auto log_call = [log](const llmcache::CallRecord& rec) noexcept {
-        if (log != nullptr) {
-            const std::string line = llmcache::to_json(rec) + "\n";
-            std::fwrite(line.data(), 1, line.size(), log);
-        }
-    };
-
-    llmcache::Cache cache{llmcache::Xxh3Key{},
-                          llmcache::MemoryStore{},
+/// Runs the three passes (cold, warm, warm) with an exact cache on `store`.
+template <class Store, class LogCall>
+void run_passes(Store store, llmcache::SimulatedModel& model, const Options& opt,
+                const std::vector<std::string>& prompts, LogCall log_call, std::vector<PassResult>& passes,
+                llmcache::CacheStats& stats) {
+    // Keys of their own, so that the demo never touches other entries in a shared Redis, and
+    // clear_all() below empties exactly the demo's keys.
+    llmcache::Cache cache{llmcache::Xxh3Key{llmcache::KeyOptions{"llmcache-demo"}},
+                          std::move(store),
                           llmcache::ExactOnly{},
                           llmcache::ttl::StaticFaq{},
                           model,
                           llmcache::CallbackObserver{log_call}};
+    (void)cache.clear_all(); // the first warm pass starts from an empty cache
 
     auto request_for = [&](const std::string& prompt) { return llmcache::Request::chat(opt.model, prompt); };
-
-    std::vector<PassResult> passes;
     {
         PassResult cold{"cold (no cache)", {}, 0, 0, 0, 0, 0, 0, 0};
         for (const std::string& p : prompts) {
@@ -207,6 +200,68 @@ int main(int argc, char** argv) {
         }
         passes.push_back(std::move(pass));
     }
+    stats = cache.stats();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const Options opt = parse(argc, argv);
+    const std::vector<std::string> prompts = load_prompts(opt.prompts_path);
+
+    llmcache::SimulatedModelOptions sim_opts;
+    sim_opts.time_scale = opt.scale;
+    llmcache::SimulatedModel model(sim_opts);
+
+    std::FILE* log = nullptr;
+    if (!opt.log_path.empty() && (log = std::fopen(opt.log_path.c_str(), "w")) == nullptr) {
+        std::fprintf(stderr, "cold_warm: cannot write log file %s\n", opt.log_path.c_str());
+        return 1;
+    }
+    auto log_call = [log](const llmcache::CallRecord& rec) noexcept {
+        if (log != nullptr) {
+            const std::string line = llmcache::to_json(rec) + "\n";
+            std::fwrite(line.data(), 1, line.size(), log);
+        }
+    };
+
+    std::string store_label = "the in-memory store";
+    const char* redis_url = std::getenv("REDIS_URL");
+    const bool want_redis = opt.store == "redis" || (opt.store.empty() && redis_url != nullptr && *redis_url);
+    std::vector<PassResult> passes;
+    llmcache::CacheStats stats;
+    if (want_redis) {
+#if LLMCACHE_WITH_HIREDIS
+        if (redis_url == nullptr || !*redis_url) {
+            std::fprintf(stderr, "cold_warm: --store redis needs REDIS_URL (e.g. redis://127.0.0.1:6379)\n");
+            return 1;
+        }
+        llmcache::RedisStoreOptions ro;
+        ro.url = redis_url;
+        std::optional<llmcache::RedisStore> maybe_redis;
+        try {
+            maybe_redis.emplace(ro);
+        } catch (const std::invalid_argument& e) { // a malformed URL; the message hides any password
+            std::fprintf(stderr, "cold_warm: %s\n", e.what());
+            return 1;
+        }
+        llmcache::RedisStore& redis = *maybe_redis;
+        if (auto pong = redis.ping(); !pong) {
+            std::fprintf(stderr, "cold_warm: Redis at %s is unreachable (%s); using the in-memory store\n",
+                         redis.url().c_str(), pong.error().message.c_str());
+            run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+        } else {
+            store_label = "Redis " + redis.server_version().value_or("?") + " at " + redis.url();
+            run_passes(redis, model, opt, prompts, log_call, passes, stats);
+        }
+#else
+        std::fprintf(stderr, "cold_warm: this build has no Redis support (hiredis was not found when it was "
+                             "configured); using the in-memory store\n");
+        run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+#endif
+    } else {
+        run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+    }
     if (log != nullptr)
         std::fclose(log);
 
@@ -221,7 +276,7 @@ int main(int argc, char** argv) {
                 opt.model.c_str(), sim_opts.median_latency_ms / 1000, sim_opts.p95_latency_ms / 1000,
                 opt.scale);
     std::printf(
-        "cache : exact (XXH3-128 keys) on the in-memory store, TTL preset %s (%lld days)\n\n",
+        "cache : exact (XXH3-128 keys) on %s, TTL preset %s (%lld days)\n\n", store_label.c_str(),
         std::string(llmcache::ttl::StaticFaq::name).c_str(),
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::hours>(llmcache::ttl::StaticFaq{}.duration()).count() /
@@ -252,7 +307,7 @@ int main(int argc, char** argv) {
             std::printf("%-16s %zu calls failed\n", "", p.errors);
     }
 
-    const llmcache::CacheStats s = cache.stats();
+    const llmcache::CacheStats& s = stats;
     std::printf(
         "\ncache stats: %llu hits, %llu misses, hit rate %.0f%%, $%.4f saved at %s prices, %llu writes\n",
         static_cast<unsigned long long>(s.hits), static_cast<unsigned long long>(s.misses),

@@ -10,7 +10,8 @@
 // pipelined GET + PEXPIRE/PERSIST); put = SET key value [PX ms] (the TTL in the same command);
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
-// STRLEN.
+// STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
+// compare-and-delete script (a lease is removed only by the holder of its token).
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -47,6 +48,7 @@
 
 #include "../config.hpp"
 #include "../detail/redis/connection.hpp"
+#include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/url.hpp"
 #include "../error.hpp"
@@ -383,6 +385,51 @@ public:
             }
             return R(written);
         });
+    }
+
+    // --- leasing_store (cross-process single-flight) ----------------------------------------
+    /// SET <key> <random token> NX PX <ttl>: the token when this caller got the lease, empty when
+    /// another holds it. Outages and refusals are errors (the Cache then fails open).
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (ttl.count() <= 0 || ttl > max_ttl)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: a lease TTL must be in (0, max_ttl]");
+        const detail::redis::LeaseToken token = detail::redis::new_lease_token();
+        return run<std::optional<std::string>>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            using R = IoResult<std::optional<std::string>>;
+            const DecimalArg ms(ttl.count());
+            auto r = c.command({"SET", key, token.view(), "NX", "PX", ms.view()}, deadline);
+            if (!r)
+                return R(unexpected<Fault>(std::move(r).error()));
+            switch ((*r)->type) {
+            case REDIS_REPLY_STATUS:
+                return R(std::optional<std::string>(std::in_place, token.view()));
+            case REDIS_REPLY_NIL:
+                return R(std::optional<std::string>{});
+            case REDIS_REPLY_ERROR:
+                return R(reply_fault(c, **r, "SET NX"));
+            default:
+                return R(protocol_fault(c, "SET NX"));
+            }
+        });
+    }
+
+    /// Deletes the lease only while it still holds `token` (compare-and-delete in one EVAL), so
+    /// a holder whose lease expired never removes the next holder's.
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            auto reply = c.command({"EVAL", detail::redis::release_lease_script, "1", key, token}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "EVAL");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
     }
 
     // --- Redis-specific ---------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include "../config.hpp"
 #include "../detail/redis/connection.hpp"
 #include "../detail/redis/crc16.hpp"
+#include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/slot_map.hpp"
 #include "../detail/redis/url.hpp"
@@ -221,6 +222,55 @@ public:
                 return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
             return IoResult<bool>(*n > 0);
         });
+    }
+
+    // --- leasing_store (cross-process single-flight) ----------------------------------------
+    /// SET <key> <random token> NX PX <ttl> on the key's slot owner (see RedisStore).
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (ttl.count() <= 0 || ttl > max_ttl)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: a lease TTL must be in (0, max_ttl]");
+        const detail::redis::LeaseToken token = detail::redis::new_lease_token();
+        return run_key<std::optional<std::string>>(
+            Op::write, key, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+                using R = IoResult<std::optional<std::string>>;
+                const DecimalArg ms(ttl.count());
+                Wire w(a.asking);
+                w.add({"SET", key, token.view(), "NX", "PX", ms.view()});
+                std::vector<Reply> replies;
+                if (auto p = exchange(c, w, replies, dl); !p)
+                    return R(unexpected<Fault>(std::move(p).error()));
+                const redisReply& r = *replies[0];
+                switch (r.type) {
+                case REDIS_REPLY_STATUS:
+                    return R(std::optional<std::string>(std::in_place, token.view()));
+                case REDIS_REPLY_NIL:
+                    return R(std::optional<std::string>{});
+                case REDIS_REPLY_ERROR:
+                    return R(reply_fault(c, &a, r, "SET NX"));
+                default:
+                    return R(protocol_fault(c, "SET NX"));
+                }
+            });
+    }
+
+    /// Compare-and-delete (EVAL) on the key's slot owner: only a lease still holding `token` goes.
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        auto r = run_key<bool>(Op::write, key, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            Wire w(a.asking);
+            w.add({"EVAL", detail::redis::release_lease_script, "1", key, token});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "EVAL");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
     }
 
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK

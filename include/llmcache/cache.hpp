@@ -17,6 +17,7 @@
 #include "concepts.hpp"
 #include "config.hpp"
 #include "detail/single_flight.hpp"
+#include "detail/store_budget.hpp"
 #include "entry.hpp"
 #include "error.hpp"
 #include "options.hpp"
@@ -117,6 +118,7 @@ public:
     /// The cached answer for `req`, if there is one (exact first, then similar). Store failures
     /// are misses. Does not call the model.
     std::optional<Response> lookup(const Request& req) {
+        detail::store_budget::Scope budget(options_.store_budget);
         Record rec;
         if (!validate(req, {}).empty())
             return std::nullopt;
@@ -127,6 +129,7 @@ public:
     /// warmed from a file). Unlike invoke, store errors are returned, and an answer that is not
     /// cacheable under the CacheOptions is refused with invalid_argument.
     Result<void> store(const Request& req, const Response& resp, const CallOptions& opts = {}) {
+        detail::store_budget::Scope budget(options_.store_budget);
         if (auto bad = validate(req, opts); !bad.empty())
             return fail(ErrorCode::invalid_argument, std::move(bad));
         if (!cacheable(resp))
@@ -207,6 +210,7 @@ public:
         s.too_large = counters_.sum(C::too_large);
         s.store_errors = counters_.sum(C::store_errors);
         s.corrupt_entries = counters_.sum(C::corrupt_entries);
+        s.budget_exhausted = counters_.sum(C::budget_exhausted);
         s.invalidations = counters_.sum(C::invalidations);
         s.input_tokens_saved = counters_.sum(C::input_tokens_saved);
         s.output_tokens_saved = counters_.sum(C::output_tokens_saved);
@@ -271,6 +275,7 @@ private:
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();
+        detail::store_budget::Scope budget(options_.store_budget);
         if (auto bad = validate(req, opts); !bad.empty()) {
             // Reported like a failed call, so invalid requests show up in logs and metrics too.
             Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
@@ -314,8 +319,20 @@ private:
         return {};
     }
 
+    /// True (and counted) when the call's store budget is used up: the store operation the
+    /// caller was about to make is skipped.
+    bool budget_gone(Record& rec) noexcept {
+        if (!detail::store_budget::exhausted())
+            return false;
+        counters_.add(detail::Counter::budget_exhausted);
+        rec.store_error = ErrorCode::store_timeout;
+        return true;
+    }
+
     /// Reads and decodes the entry under `key`; store errors and corrupt entries are misses.
     std::optional<Response> read_exact(std::string_view key, Record& rec) {
+        if (budget_gone(rec))
+            return std::nullopt;
         StoreValue v = [&] {
             if constexpr (Ttl::refresh_on_hit)
                 return store_.get_and_touch(key, ttl_.ttl_for(key));
@@ -332,7 +349,8 @@ private:
         auto decoded = entry::detail::decode_owned(std::move(**v), key); // no second copy of the text
         if (!decoded) {
             counters_.add(detail::Counter::corrupt_entries);
-            (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing
+            if (!budget_gone(rec))
+                (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing
             return std::nullopt;
         }
         decoded->cache_hit = true;
@@ -344,6 +362,8 @@ private:
         if (auto hit = read_exact(key, rec))
             return hit;
         if constexpr (Similarity::enabled) {
+            if (budget_gone(rec))
+                return std::nullopt;
             auto found = similarity_.find(req, key_.partition_for(req), store_);
             if (!found) {
                 counters_.add(detail::Counter::store_errors);
@@ -368,6 +388,8 @@ private:
     }
 
     void evict(const Request& req, std::string_view key, Record& rec) {
+        if (budget_gone(rec))
+            return;
         if constexpr (Similarity::enabled)
             (void)similarity_.forget(req, key_.partition_for(req), key, store_);
         if (auto erased = store_.erase(key); !erased) {
@@ -384,6 +406,9 @@ private:
             return fail(ErrorCode::too_large, "llmcache: the entry exceeds CacheOptions::max_entry_bytes");
         }
         const auto ttl = opts.ttl ? opts.ttl : ttl_.ttl_for(key);
+        if (budget_gone(rec))
+            return fail(ErrorCode::store_timeout,
+                        "llmcache: the call's store_budget was used up; not stored");
         auto put = store_.put(key, encoded, ttl);
         if (!put) {
             counters_.add(detail::Counter::write_failures);
@@ -394,6 +419,8 @@ private:
         counters_.add(detail::Counter::writes);
         rec.stored = true;
         if constexpr (Similarity::enabled) {
+            if (budget_gone(rec))
+                return {};
             auto indexed = similarity_.remember(req, key_.partition_for(req), key, store_, ttl);
             if (!indexed) {
                 counters_.add(detail::Counter::store_errors);
@@ -407,7 +434,10 @@ private:
                                     Record& rec) {
         counters_.add(detail::Counter::backend_calls);
         const auto started = Clock::now();
-        Result<Response> result = backend_.complete(req);
+        Result<Response> result = [&] {
+            detail::store_budget::Pause model_time; // the model's time is not store time
+            return backend_.complete(req);
+        }();
         rec.backend_latency = Clock::now() - started;
         if (!result) {
             counters_.add(detail::Counter::backend_errors);
@@ -446,13 +476,17 @@ private:
                     }
                 }
                 Result<Response> result = call_and_store(req, key, opts, rec);
-                if constexpr (leasing_store<Store>)
-                    if (lease)
+                if constexpr (leasing_store<Store>) {
+                    if (lease && !budget_gone(rec))
                         (void)store_.release_lease(lease_key(key), *lease); // it expires anyway
+                }
                 guard.finish(result);
                 return finish_call(req, key, std::move(result), start, rec);
             }
-            auto shared = detail::SingleFlight::wait(ticket, deadline);
+            auto shared = [&] {
+                detail::store_budget::Pause leader_time; // waiting for the leader's model call
+                return detail::SingleFlight::wait(ticket, deadline);
+            }();
             if (!shared)
                 break; // the leader is too slow: call the model ourselves
             if (shared->has_value()) {
@@ -483,8 +517,20 @@ private:
         const std::string lk = lease_key(key);
         const auto deadline = Clock::now() + options_.lease_wait;
         auto pause = std::chrono::milliseconds{5};
+        // Waiting for another process's model call is not store time (as the model call is not):
+        // the wait is paused, and each of its store round trips gets what was left of the budget
+        // when the wait began, so a slow store still cannot hold the call up.
+        std::optional<detail::store_budget::Pause> waiting;
+        std::optional<std::chrono::milliseconds> left;
         for (;;) {
-            auto acquired = store_.acquire_lease(lk, options_.lease_ttl);
+            if (budget_gone(rec))
+                return std::nullopt; // no time for the store: call the model
+            auto acquired = [&] {
+                std::optional<detail::store_budget::Scope> round;
+                if (left)
+                    round.emplace(*left);
+                return store_.acquire_lease(lk, options_.lease_ttl);
+            }();
             if (!acquired) {
                 counters_.add(detail::Counter::store_errors);
                 rec.store_error = acquired.error().code;
@@ -497,8 +543,17 @@ private:
             const auto now = Clock::now();
             if (now >= deadline)
                 return std::nullopt;
+            if (!waiting) {
+                if (auto r = detail::store_budget::remaining())
+                    left = std::max(std::chrono::milliseconds{1},
+                                    std::chrono::ceil<std::chrono::milliseconds>(*r));
+                waiting.emplace();
+            }
             std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
             pause = std::min(pause * 2, std::chrono::milliseconds{100});
+            std::optional<detail::store_budget::Scope> round;
+            if (left)
+                round.emplace(*left);
             if (auto hit = read_exact(key, rec))
                 return hit;
         }

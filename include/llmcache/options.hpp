@@ -34,6 +34,13 @@ struct CacheOptions {
     std::chrono::milliseconds lease_ttl{std::chrono::seconds{15}};
     /// How long a process waits for another process's answer before calling the model itself.
     std::chrono::milliseconds lease_wait{std::chrono::seconds{15}};
+    /// The most one call (invoke, lookup, store) may spend in store operations in total: lookup,
+    /// the leader's re-check, leases, write. Time in the model call, and waiting for another
+    /// caller's model call, is not counted. Once it is used up the remaining store operations are
+    /// skipped (a read is a miss, a write is not made), counted in CacheStats::budget_exhausted;
+    /// Redis stores also cut their own waits (pool, connect, reply) to what is left, so a slow
+    /// server costs a call at most this much. 0 = unlimited.
+    std::chrono::milliseconds store_budget{50};
     /// Encoded entries larger than this are not stored (counted as too_large); the answer is
     /// still returned.
     std::size_t max_entry_bytes = std::size_t{8} << 20;

@@ -15,20 +15,21 @@ LLMCACHE_BEGIN_NAMESPACE
 
 /// A snapshot of a Cache's counters since construction (or the last reset_stats()).
 struct CacheStats {
-    std::uint64_t hits = 0;            ///< answered from the store (exact or semantic)
-    std::uint64_t semantic_hits = 0;   ///< the subset of hits found by similarity
-    std::uint64_t misses = 0;          ///< looked up, not found, model called
-    std::uint64_t coalesced = 0;       ///< shared a concurrent identical call's answer
-    std::uint64_t bypasses = 0;        ///< skip_read / force_refresh calls
-    std::uint64_t backend_calls = 0;   ///< model calls made
-    std::uint64_t backend_errors = 0;  ///< model calls that failed
-    std::uint64_t writes = 0;          ///< answers stored
-    std::uint64_t not_cacheable = 0;   ///< answers not stored because incomplete (max_tokens, ...)
-    std::uint64_t write_failures = 0;  ///< store writes that failed (absorbed)
-    std::uint64_t too_large = 0;       ///< answers over max_entry_bytes, not stored
-    std::uint64_t store_errors = 0;    ///< store failures absorbed as misses or skipped writes
-    std::uint64_t corrupt_entries = 0; ///< stored values that failed to decode (erased, missed)
-    std::uint64_t invalidations = 0;   ///< entries flagged and evicted through invalidate()
+    std::uint64_t hits = 0;             ///< answered from the store (exact or semantic)
+    std::uint64_t semantic_hits = 0;    ///< the subset of hits found by similarity
+    std::uint64_t misses = 0;           ///< looked up, not found, model called
+    std::uint64_t coalesced = 0;        ///< shared a concurrent identical call's answer
+    std::uint64_t bypasses = 0;         ///< skip_read / force_refresh calls
+    std::uint64_t backend_calls = 0;    ///< model calls made
+    std::uint64_t backend_errors = 0;   ///< model calls that failed
+    std::uint64_t writes = 0;           ///< answers stored
+    std::uint64_t not_cacheable = 0;    ///< answers not stored because incomplete (max_tokens, ...)
+    std::uint64_t write_failures = 0;   ///< store writes that failed (absorbed)
+    std::uint64_t too_large = 0;        ///< answers over max_entry_bytes, not stored
+    std::uint64_t store_errors = 0;     ///< store failures absorbed as misses or skipped writes
+    std::uint64_t corrupt_entries = 0;  ///< stored values that failed to decode (erased, missed)
+    std::uint64_t budget_exhausted = 0; ///< store operations skipped: the call's store_budget was used up
+    std::uint64_t invalidations = 0;    ///< entries flagged and evicted through invalidate()
     std::uint64_t input_tokens_saved = 0;
     std::uint64_t output_tokens_saved = 0;
     std::uint64_t input_tokens_billed = 0;
@@ -61,6 +62,7 @@ enum class Counter : std::size_t {
     too_large,
     store_errors,
     corrupt_entries,
+    budget_exhausted,
     invalidations,
     input_tokens_saved,
     output_tokens_saved,

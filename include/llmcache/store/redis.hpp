@@ -24,7 +24,9 @@
 //
 // Timeouts: an operation waits at most pool_wait for a free connection, connect_timeout for a new
 // connection (connect + TLS + AUTH/SELECT/INFO), and command_timeout for its reply. A connection
-// that timed out is closed, so a late reply can never be read by another request.
+// that timed out is closed, so a late reply can never be read by another request. Called from a
+// Cache, each of these is also cut to what is left of the call's CacheOptions::store_budget, and
+// an operation is not even started once that is used up (store_timeout).
 //
 // Copies of a RedisStore share one pool, breaker and counters (like MemoryStore, a copy is a
 // handle), so the Cache and your code can hold the same store.
@@ -51,6 +53,7 @@
 #include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/url.hpp"
+#include "../detail/store_budget.hpp"
 #include "../error.hpp"
 #include "../ttl.hpp"
 #include "types.hpp"
@@ -842,6 +845,8 @@ private:
     template <class T, class Body>
     Result<T> run(Op op, Body&& body) noexcept {
         State& st = *state_;
+        if (detail::store_budget::exhausted()) // the caller's time for store operations is up
+            return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
             st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
@@ -870,7 +875,7 @@ private:
                 auto lease = st.pool.acquire();
                 if (!lease)
                     return failed(admit, op, std::move(lease).error());
-                const auto deadline = Clock::now() + st.opts.command_timeout;
+                const auto deadline = detail::store_budget::clamp(Clock::now() + st.opts.command_timeout);
                 IoResult<T> r = body(**lease, deadline);
                 (*lease)->finish_request();
                 lease->release();
@@ -1062,6 +1067,11 @@ private:
                                            "(a failover in progress?)"));
         why_kind = Failure::readonly;
         return false;
+    }
+
+    /// The calling thread's store budget (CacheOptions::store_budget) is used up: not sent.
+    static unexpected<Error> budget_spent() noexcept {
+        return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
     static unexpected<Error> fail_quietly(const std::string& text) noexcept {

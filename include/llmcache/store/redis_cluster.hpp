@@ -43,6 +43,7 @@
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/slot_map.hpp"
 #include "../detail/redis/url.hpp"
+#include "../detail/store_budget.hpp"
 #include "../error.hpp"
 #include "../ttl.hpp"
 #include "redis.hpp"
@@ -1043,6 +1044,8 @@ private:
     template <class T, class Body>
     Result<T> run_attempt(Node& node, Op op, Attempt& a, Body& body) {
         State& st = *state_;
+        if (detail::store_budget::exhausted()) // the caller's time for store operations is up
+            return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
             st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
@@ -1055,7 +1058,7 @@ private:
             auto lease = node.pool.acquire();
             if (!lease)
                 return failed(node, admit, op, std::move(lease).error());
-            const auto deadline = Clock::now() + st.opts.command_timeout;
+            const auto deadline = detail::store_budget::clamp(Clock::now() + st.opts.command_timeout);
             IoResult<T> r = [&] {
 #if LLMCACHE_HAS_EXCEPTIONS
                 try {

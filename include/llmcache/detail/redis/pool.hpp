@@ -14,6 +14,7 @@
 #pragma once
 
 #include "../../config.hpp"
+#include "../store_budget.hpp"
 #include "connection.hpp"
 #include "url.hpp"
 
@@ -93,7 +94,8 @@ public:
 
     /// A free connection: idle, or newly opened when fewer than max_connections are open.
     IoResult<Lease> acquire() {
-        const auto wait_until = Clock::now() + popts_.wait_timeout;
+        // Never longer than what is left of the caller's store budget (CacheOptions::store_budget).
+        const auto wait_until = store_budget::clamp(Clock::now() + popts_.wait_timeout);
         std::unique_lock lock(mu_);
         for (int round = 0; round < 1'000'000; ++round) {
             if (!idle_.empty()) {
@@ -239,7 +241,14 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            auto c = Connection::open(target, copts_);
+            IoResult<std::unique_ptr<Connection>> c = [&] {
+                if (!store_budget::active())
+                    return Connection::open(target, copts_);
+                ConnectOptions cut = copts_; // connect within what is left of the caller's budget
+                cut.connect_timeout =
+                    std::max(std::chrono::milliseconds{1}, store_budget::clamp(cut.connect_timeout));
+                return Connection::open(target, cut);
+            }();
             lock.lock();
             return c;
 #if LLMCACHE_HAS_EXCEPTIONS
@@ -257,7 +266,7 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            auto r = c.command({"PING"}, Clock::now() + copts_.connect_timeout);
+            auto r = c.command({"PING"}, store_budget::clamp(Clock::now() + copts_.connect_timeout));
             const bool ok = r && (*r)->type == REDIS_REPLY_STATUS;
             if (ok)
                 c.finish_request();

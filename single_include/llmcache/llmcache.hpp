@@ -1072,6 +1072,134 @@ private:
 } // namespace detail
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/single_flight.hpp
+// begin of file: llmcache/detail/store_budget.hpp
+// One time budget for all the store operations of one Cache call (CacheOptions::store_budget).
+//
+// The Cache opens a Scope at the start of invoke / lookup / store: a thread-local deadline of
+// now + budget. Model calls (and waits for another process's model call) are excluded with a
+// Pause, which moves the deadline on by the time paused. Before each store operation the Cache
+// asks exhausted() and skips the operation when the budget is gone; stores that talk to a server
+// (RedisStore, RedisClusterStore) clamp their own deadlines (pool wait, connect, reply) with
+// clamp(), so one slow server cannot take more than what is left.
+//
+// Nesting: an inner Scope never extends an outer one (its deadline is the earlier of the two),
+// and a budget of 0 opens nothing (unlimited, or the outer scope's budget).
+
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::store_budget {
+
+using Clock = std::chrono::steady_clock;
+
+struct State {
+    bool active = false;
+    Clock::time_point deadline{};
+    Clock::duration paused_total{}; ///< all time paused on this thread (only grows)
+};
+
+inline State& current() noexcept {
+    thread_local State state;
+    return state;
+}
+
+/// A budget scope is open (and not paused) on this thread.
+inline bool active() noexcept {
+    return current().active;
+}
+
+/// The budget's deadline, or empty when no budget applies.
+inline std::optional<Clock::time_point> deadline() noexcept {
+    const State& s = current();
+    return s.active ? std::optional<Clock::time_point>(s.deadline) : std::nullopt;
+}
+
+/// What is left of the budget (zero when used up), or empty when no budget applies.
+inline std::optional<Clock::duration> remaining() noexcept {
+    const State& s = current();
+    if (!s.active)
+        return std::nullopt;
+    return std::max(Clock::duration::zero(), s.deadline - Clock::now());
+}
+
+/// The budget is used up: the caller should skip its store operation.
+inline bool exhausted() noexcept {
+    const State& s = current();
+    return s.active && Clock::now() >= s.deadline;
+}
+
+/// `d`, or the budget's deadline when that comes first.
+inline Clock::time_point clamp(Clock::time_point d) noexcept {
+    const State& s = current();
+    return s.active ? std::min(d, s.deadline) : d;
+}
+
+/// `timeout` shortened to what is left of the budget.
+inline std::chrono::milliseconds clamp(std::chrono::milliseconds timeout) noexcept {
+    const auto left = remaining();
+    if (!left)
+        return timeout;
+    return std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(*left));
+}
+
+/// Opens a budget of `budget` for this thread until destroyed (0: no budget of its own).
+class Scope {
+public:
+    explicit Scope(std::chrono::milliseconds budget) noexcept
+        : saved_(current()), paused_at_open_(saved_.paused_total) {
+        if (budget.count() <= 0)
+            return;
+        State& s = current();
+        const auto mine = Clock::now() + budget;
+        s.deadline = s.active ? std::min(s.deadline, mine) : mine;
+        s.active = true;
+    }
+    ~Scope() {
+        State& s = current();
+        s.active = saved_.active;
+        s.deadline = saved_.deadline;
+        if (saved_.active) // a pause inside this scope paused the outer budget too
+            s.deadline += s.paused_total - paused_at_open_;
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+private:
+    State saved_;
+    Clock::duration paused_at_open_;
+};
+
+/// Stops the clock (a model call is not store time) until destroyed.
+class Pause {
+public:
+    Pause() noexcept
+        : was_active_(current().active), paused_before_(current().paused_total), started_(Clock::now()) {
+        current().active = false;
+    }
+    ~Pause() {
+        if (!was_active_)
+            return; // nothing was running (scopes opened meanwhile restored the state)
+        State& s = current();
+        const auto paused = Clock::now() - started_;
+        s.paused_total = paused_before_ + paused; // pauses nested in this one are inside it
+        s.active = true;
+        s.deadline += paused;
+    }
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+
+private:
+    bool was_active_;
+    Clock::duration paused_before_;
+    Clock::time_point started_;
+};
+
+} // namespace detail::store_budget
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/store_budget.hpp
 // begin of file: llmcache/entry.hpp
 // The stored entry format: a versioned, checksummed encoding of a Response.
 //
@@ -1424,6 +1552,13 @@ struct CacheOptions {
     std::chrono::milliseconds lease_ttl{std::chrono::seconds{15}};
     /// How long a process waits for another process's answer before calling the model itself.
     std::chrono::milliseconds lease_wait{std::chrono::seconds{15}};
+    /// The most one call (invoke, lookup, store) may spend in store operations in total: lookup,
+    /// the leader's re-check, leases, write. Time in the model call, and waiting for another
+    /// caller's model call, is not counted. Once it is used up the remaining store operations are
+    /// skipped (a read is a miss, a write is not made), counted in CacheStats::budget_exhausted;
+    /// Redis stores also cut their own waits (pool, connect, reply) to what is left, so a slow
+    /// server costs a call at most this much. 0 = unlimited.
+    std::chrono::milliseconds store_budget{50};
     /// Encoded entries larger than this are not stored (counted as too_large); the answer is
     /// still returned.
     std::size_t max_entry_bytes = std::size_t{8} << 20;
@@ -1457,20 +1592,21 @@ LLMCACHE_BEGIN_NAMESPACE
 
 /// A snapshot of a Cache's counters since construction (or the last reset_stats()).
 struct CacheStats {
-    std::uint64_t hits = 0;            ///< answered from the store (exact or semantic)
-    std::uint64_t semantic_hits = 0;   ///< the subset of hits found by similarity
-    std::uint64_t misses = 0;          ///< looked up, not found, model called
-    std::uint64_t coalesced = 0;       ///< shared a concurrent identical call's answer
-    std::uint64_t bypasses = 0;        ///< skip_read / force_refresh calls
-    std::uint64_t backend_calls = 0;   ///< model calls made
-    std::uint64_t backend_errors = 0;  ///< model calls that failed
-    std::uint64_t writes = 0;          ///< answers stored
-    std::uint64_t not_cacheable = 0;   ///< answers not stored because incomplete (max_tokens, ...)
-    std::uint64_t write_failures = 0;  ///< store writes that failed (absorbed)
-    std::uint64_t too_large = 0;       ///< answers over max_entry_bytes, not stored
-    std::uint64_t store_errors = 0;    ///< store failures absorbed as misses or skipped writes
-    std::uint64_t corrupt_entries = 0; ///< stored values that failed to decode (erased, missed)
-    std::uint64_t invalidations = 0;   ///< entries flagged and evicted through invalidate()
+    std::uint64_t hits = 0;             ///< answered from the store (exact or semantic)
+    std::uint64_t semantic_hits = 0;    ///< the subset of hits found by similarity
+    std::uint64_t misses = 0;           ///< looked up, not found, model called
+    std::uint64_t coalesced = 0;        ///< shared a concurrent identical call's answer
+    std::uint64_t bypasses = 0;         ///< skip_read / force_refresh calls
+    std::uint64_t backend_calls = 0;    ///< model calls made
+    std::uint64_t backend_errors = 0;   ///< model calls that failed
+    std::uint64_t writes = 0;           ///< answers stored
+    std::uint64_t not_cacheable = 0;    ///< answers not stored because incomplete (max_tokens, ...)
+    std::uint64_t write_failures = 0;   ///< store writes that failed (absorbed)
+    std::uint64_t too_large = 0;        ///< answers over max_entry_bytes, not stored
+    std::uint64_t store_errors = 0;     ///< store failures absorbed as misses or skipped writes
+    std::uint64_t corrupt_entries = 0;  ///< stored values that failed to decode (erased, missed)
+    std::uint64_t budget_exhausted = 0; ///< store operations skipped: the call's store_budget was used up
+    std::uint64_t invalidations = 0;    ///< entries flagged and evicted through invalidate()
     std::uint64_t input_tokens_saved = 0;
     std::uint64_t output_tokens_saved = 0;
     std::uint64_t input_tokens_billed = 0;
@@ -1503,6 +1639,7 @@ enum class Counter : std::size_t {
     too_large,
     store_errors,
     corrupt_entries,
+    budget_exhausted,
     invalidations,
     input_tokens_saved,
     output_tokens_saved,
@@ -1859,6 +1996,7 @@ public:
     /// The cached answer for `req`, if there is one (exact first, then similar). Store failures
     /// are misses. Does not call the model.
     std::optional<Response> lookup(const Request& req) {
+        detail::store_budget::Scope budget(options_.store_budget);
         Record rec;
         if (!validate(req, {}).empty())
             return std::nullopt;
@@ -1869,6 +2007,7 @@ public:
     /// warmed from a file). Unlike invoke, store errors are returned, and an answer that is not
     /// cacheable under the CacheOptions is refused with invalid_argument.
     Result<void> store(const Request& req, const Response& resp, const CallOptions& opts = {}) {
+        detail::store_budget::Scope budget(options_.store_budget);
         if (auto bad = validate(req, opts); !bad.empty())
             return fail(ErrorCode::invalid_argument, std::move(bad));
         if (!cacheable(resp))
@@ -1949,6 +2088,7 @@ public:
         s.too_large = counters_.sum(C::too_large);
         s.store_errors = counters_.sum(C::store_errors);
         s.corrupt_entries = counters_.sum(C::corrupt_entries);
+        s.budget_exhausted = counters_.sum(C::budget_exhausted);
         s.invalidations = counters_.sum(C::invalidations);
         s.input_tokens_saved = counters_.sum(C::input_tokens_saved);
         s.output_tokens_saved = counters_.sum(C::output_tokens_saved);
@@ -2013,6 +2153,7 @@ private:
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();
+        detail::store_budget::Scope budget(options_.store_budget);
         if (auto bad = validate(req, opts); !bad.empty()) {
             // Reported like a failed call, so invalid requests show up in logs and metrics too.
             Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
@@ -2056,8 +2197,20 @@ private:
         return {};
     }
 
+    /// True (and counted) when the call's store budget is used up: the store operation the
+    /// caller was about to make is skipped.
+    bool budget_gone(Record& rec) noexcept {
+        if (!detail::store_budget::exhausted())
+            return false;
+        counters_.add(detail::Counter::budget_exhausted);
+        rec.store_error = ErrorCode::store_timeout;
+        return true;
+    }
+
     /// Reads and decodes the entry under `key`; store errors and corrupt entries are misses.
     std::optional<Response> read_exact(std::string_view key, Record& rec) {
+        if (budget_gone(rec))
+            return std::nullopt;
         StoreValue v = [&] {
             if constexpr (Ttl::refresh_on_hit)
                 return store_.get_and_touch(key, ttl_.ttl_for(key));
@@ -2074,7 +2227,8 @@ private:
         auto decoded = entry::detail::decode_owned(std::move(**v), key); // no second copy of the text
         if (!decoded) {
             counters_.add(detail::Counter::corrupt_entries);
-            (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing
+            if (!budget_gone(rec))
+                (void)store_.erase(key); // the next answer replaces it; a failed erase changes nothing
             return std::nullopt;
         }
         decoded->cache_hit = true;
@@ -2086,6 +2240,8 @@ private:
         if (auto hit = read_exact(key, rec))
             return hit;
         if constexpr (Similarity::enabled) {
+            if (budget_gone(rec))
+                return std::nullopt;
             auto found = similarity_.find(req, key_.partition_for(req), store_);
             if (!found) {
                 counters_.add(detail::Counter::store_errors);
@@ -2110,6 +2266,8 @@ private:
     }
 
     void evict(const Request& req, std::string_view key, Record& rec) {
+        if (budget_gone(rec))
+            return;
         if constexpr (Similarity::enabled)
             (void)similarity_.forget(req, key_.partition_for(req), key, store_);
         if (auto erased = store_.erase(key); !erased) {
@@ -2126,6 +2284,9 @@ private:
             return fail(ErrorCode::too_large, "llmcache: the entry exceeds CacheOptions::max_entry_bytes");
         }
         const auto ttl = opts.ttl ? opts.ttl : ttl_.ttl_for(key);
+        if (budget_gone(rec))
+            return fail(ErrorCode::store_timeout,
+                        "llmcache: the call's store_budget was used up; not stored");
         auto put = store_.put(key, encoded, ttl);
         if (!put) {
             counters_.add(detail::Counter::write_failures);
@@ -2136,6 +2297,8 @@ private:
         counters_.add(detail::Counter::writes);
         rec.stored = true;
         if constexpr (Similarity::enabled) {
+            if (budget_gone(rec))
+                return {};
             auto indexed = similarity_.remember(req, key_.partition_for(req), key, store_, ttl);
             if (!indexed) {
                 counters_.add(detail::Counter::store_errors);
@@ -2149,7 +2312,10 @@ private:
                                     Record& rec) {
         counters_.add(detail::Counter::backend_calls);
         const auto started = Clock::now();
-        Result<Response> result = backend_.complete(req);
+        Result<Response> result = [&] {
+            detail::store_budget::Pause model_time; // the model's time is not store time
+            return backend_.complete(req);
+        }();
         rec.backend_latency = Clock::now() - started;
         if (!result) {
             counters_.add(detail::Counter::backend_errors);
@@ -2188,13 +2354,17 @@ private:
                     }
                 }
                 Result<Response> result = call_and_store(req, key, opts, rec);
-                if constexpr (leasing_store<Store>)
-                    if (lease)
+                if constexpr (leasing_store<Store>) {
+                    if (lease && !budget_gone(rec))
                         (void)store_.release_lease(lease_key(key), *lease); // it expires anyway
+                }
                 guard.finish(result);
                 return finish_call(req, key, std::move(result), start, rec);
             }
-            auto shared = detail::SingleFlight::wait(ticket, deadline);
+            auto shared = [&] {
+                detail::store_budget::Pause leader_time; // waiting for the leader's model call
+                return detail::SingleFlight::wait(ticket, deadline);
+            }();
             if (!shared)
                 break; // the leader is too slow: call the model ourselves
             if (shared->has_value()) {
@@ -2225,8 +2395,20 @@ private:
         const std::string lk = lease_key(key);
         const auto deadline = Clock::now() + options_.lease_wait;
         auto pause = std::chrono::milliseconds{5};
+        // Waiting for another process's model call is not store time (as the model call is not):
+        // the wait is paused, and each of its store round trips gets what was left of the budget
+        // when the wait began, so a slow store still cannot hold the call up.
+        std::optional<detail::store_budget::Pause> waiting;
+        std::optional<std::chrono::milliseconds> left;
         for (;;) {
-            auto acquired = store_.acquire_lease(lk, options_.lease_ttl);
+            if (budget_gone(rec))
+                return std::nullopt; // no time for the store: call the model
+            auto acquired = [&] {
+                std::optional<detail::store_budget::Scope> round;
+                if (left)
+                    round.emplace(*left);
+                return store_.acquire_lease(lk, options_.lease_ttl);
+            }();
             if (!acquired) {
                 counters_.add(detail::Counter::store_errors);
                 rec.store_error = acquired.error().code;
@@ -2239,8 +2421,17 @@ private:
             const auto now = Clock::now();
             if (now >= deadline)
                 return std::nullopt;
+            if (!waiting) {
+                if (auto r = detail::store_budget::remaining())
+                    left = std::max(std::chrono::milliseconds{1},
+                                    std::chrono::ceil<std::chrono::milliseconds>(*r));
+                waiting.emplace();
+            }
             std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - now));
             pause = std::min(pause * 2, std::chrono::milliseconds{100});
+            std::optional<detail::store_budget::Scope> round;
+            if (left)
+                round.emplace(*left);
             if (auto hit = read_exact(key, rec))
                 return hit;
         }
@@ -3548,7 +3739,8 @@ LLMCACHE_END_NAMESPACE
 // pipelined GET + PEXPIRE/PERSIST); put = SET key value [PX ms] (the TTL in the same command);
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
-// STRLEN.
+// STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
+// compare-and-delete script (a lease is removed only by the holder of its token).
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -3561,7 +3753,9 @@ LLMCACHE_END_NAMESPACE
 //
 // Timeouts: an operation waits at most pool_wait for a free connection, connect_timeout for a new
 // connection (connect + TLS + AUTH/SELECT/INFO), and command_timeout for its reply. A connection
-// that timed out is closed, so a late reply can never be read by another request.
+// that timed out is closed, so a late reply can never be read by another request. Called from a
+// Cache, each of these is also cut to what is left of the call's CacheOptions::store_budget, and
+// an operation is not even started once that is used up (store_timeout).
 //
 // Copies of a RedisStore share one pool, breaker and counters (like MemoryStore, a copy is a
 // handle), so the Cache and your code can hold the same store.
@@ -5056,6 +5250,101 @@ private:
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/connection.hpp
+// begin of file: llmcache/detail/redis/lease.hpp
+// Leases for cross-process single-flight on Redis (RedisStore, RedisClusterStore):
+//   acquire: SET <key> <token> NX PX <ms>   (OK: ours; nil: someone else holds it)
+//   release: EVAL <compare-and-delete script> 1 <key> <token>   (deletes only our own lease)
+// The token is 128 random bits as 32 hex digits, from a per-thread generator seeded once from
+// std::random_device (the kernel's entropy), the clock and the thread's identity (xoshiro256**).
+
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string_view>
+#include <thread>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+/// Deletes KEYS[1] only while it still holds ARGV[1] (our token): a lease that expired and was
+/// taken by another process is left alone.
+inline constexpr std::string_view release_lease_script =
+    "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
+
+/// A lease token: 32 lowercase hex digits (128 random bits).
+struct LeaseToken {
+    std::array<char, 32> digits{};
+    std::string_view view() const noexcept { return {digits.data(), digits.size()}; }
+};
+
+/// xoshiro256** (Blackman and Vigna): small, fast, 256 bits of state; no allocation.
+struct LeaseGenerator {
+    std::array<std::uint64_t, 4> s{};
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+    std::uint64_t operator()() noexcept {
+        const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+        const std::uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+    }
+};
+
+inline LeaseGenerator seeded_lease_generator() noexcept {
+    std::array<std::uint64_t, 4> words{};
+#if LLMCACHE_HAS_EXCEPTIONS
+    try {
+#endif
+        std::random_device rd;
+        for (std::uint64_t& w : words)
+            w = (std::uint64_t{rd()} << 32) | rd();
+#if LLMCACHE_HAS_EXCEPTIONS
+    } catch (...) {
+        // No entropy source: the clock, the thread and an address below still differ per holder.
+    }
+#endif
+    const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto wall = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    const auto tid = static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&words));
+    // splitmix64 over the mixed words fills the state (never all zero).
+    std::uint64_t x = now ^ (wall * 0x9E3779B97F4A7C15ULL) ^ (tid << 1) ^ (addr << 7);
+    LeaseGenerator g;
+    for (std::size_t i = 0; i < 4; ++i) {
+        x += 0x9E3779B97F4A7C15ULL;
+        std::uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        g.s[i] = (z ^ (z >> 31)) ^ words[i];
+    }
+    if ((g.s[0] | g.s[1] | g.s[2] | g.s[3]) == 0)
+        g.s[0] = 1;
+    return g;
+}
+
+/// A fresh random token (per-thread generator; no locking).
+inline LeaseToken new_lease_token() noexcept {
+    thread_local LeaseGenerator gen = seeded_lease_generator();
+    static constexpr char hex[] = "0123456789abcdef";
+    LeaseToken t;
+    for (std::size_t half = 0; half < 2; ++half) {
+        std::uint64_t bits = gen();
+        for (std::size_t i = 0; i < 16; ++i, bits >>= 4)
+            t.digits[half * 16 + i] = hex[bits & 0xF];
+    }
+    return t;
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/lease.hpp
 // begin of file: llmcache/detail/redis/pool.hpp
 // A bounded pool of connections to one Redis endpoint, and a circuit breaker.
 //
@@ -5148,7 +5437,8 @@ public:
 
     /// A free connection: idle, or newly opened when fewer than max_connections are open.
     IoResult<Lease> acquire() {
-        const auto wait_until = Clock::now() + popts_.wait_timeout;
+        // Never longer than what is left of the caller's store budget (CacheOptions::store_budget).
+        const auto wait_until = store_budget::clamp(Clock::now() + popts_.wait_timeout);
         std::unique_lock lock(mu_);
         for (int round = 0; round < 1'000'000; ++round) {
             if (!idle_.empty()) {
@@ -5294,7 +5584,14 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            auto c = Connection::open(target, copts_);
+            IoResult<std::unique_ptr<Connection>> c = [&] {
+                if (!store_budget::active())
+                    return Connection::open(target, copts_);
+                ConnectOptions cut = copts_; // connect within what is left of the caller's budget
+                cut.connect_timeout =
+                    std::max(std::chrono::milliseconds{1}, store_budget::clamp(cut.connect_timeout));
+                return Connection::open(target, cut);
+            }();
             lock.lock();
             return c;
 #if LLMCACHE_HAS_EXCEPTIONS
@@ -5312,7 +5609,7 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            auto r = c.command({"PING"}, Clock::now() + copts_.connect_timeout);
+            auto r = c.command({"PING"}, store_budget::clamp(Clock::now() + copts_.connect_timeout));
             const bool ok = r && (*r)->type == REDIS_REPLY_STATUS;
             if (ok)
                 c.finish_request();
@@ -5819,6 +6116,51 @@ public:
         });
     }
 
+    // --- leasing_store (cross-process single-flight) ----------------------------------------
+    /// SET <key> <random token> NX PX <ttl>: the token when this caller got the lease, empty when
+    /// another holds it. Outages and refusals are errors (the Cache then fails open).
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (ttl.count() <= 0 || ttl > max_ttl)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: a lease TTL must be in (0, max_ttl]");
+        const detail::redis::LeaseToken token = detail::redis::new_lease_token();
+        return run<std::optional<std::string>>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            using R = IoResult<std::optional<std::string>>;
+            const DecimalArg ms(ttl.count());
+            auto r = c.command({"SET", key, token.view(), "NX", "PX", ms.view()}, deadline);
+            if (!r)
+                return R(unexpected<Fault>(std::move(r).error()));
+            switch ((*r)->type) {
+            case REDIS_REPLY_STATUS:
+                return R(std::optional<std::string>(std::in_place, token.view()));
+            case REDIS_REPLY_NIL:
+                return R(std::optional<std::string>{});
+            case REDIS_REPLY_ERROR:
+                return R(reply_fault(c, **r, "SET NX"));
+            default:
+                return R(protocol_fault(c, "SET NX"));
+            }
+        });
+    }
+
+    /// Deletes the lease only while it still holds `token` (compare-and-delete in one EVAL), so
+    /// a holder whose lease expired never removes the next holder's.
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            auto reply = c.command({"EVAL", detail::redis::release_lease_script, "1", key, token}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "EVAL");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
     // --- Redis-specific ---------------------------------------------------------------------
     /// Number of keys and bytes (value lengths) under `prefix` (SCAN + pipelined STRLEN).
     Result<RedisScopeUsage> scope_usage(std::string_view prefix) noexcept {
@@ -6229,6 +6571,8 @@ private:
     template <class T, class Body>
     Result<T> run(Op op, Body&& body) noexcept {
         State& st = *state_;
+        if (detail::store_budget::exhausted()) // the caller's time for store operations is up
+            return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
             st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
@@ -6257,7 +6601,7 @@ private:
                 auto lease = st.pool.acquire();
                 if (!lease)
                     return failed(admit, op, std::move(lease).error());
-                const auto deadline = Clock::now() + st.opts.command_timeout;
+                const auto deadline = detail::store_budget::clamp(Clock::now() + st.opts.command_timeout);
                 IoResult<T> r = body(**lease, deadline);
                 (*lease)->finish_request();
                 lease->release();
@@ -6449,6 +6793,11 @@ private:
                                            "(a failover in progress?)"));
         why_kind = Failure::readonly;
         return false;
+    }
+
+    /// The calling thread's store budget (CacheOptions::store_budget) is used up: not sent.
+    static unexpected<Error> budget_spent() noexcept {
+        return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
     static unexpected<Error> fail_quietly(const std::string& text) noexcept {
@@ -7015,6 +7364,55 @@ public:
                 return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
             return IoResult<bool>(*n > 0);
         });
+    }
+
+    // --- leasing_store (cross-process single-flight) ----------------------------------------
+    /// SET <key> <random token> NX PX <ttl> on the key's slot owner (see RedisStore).
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (ttl.count() <= 0 || ttl > max_ttl)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: a lease TTL must be in (0, max_ttl]");
+        const detail::redis::LeaseToken token = detail::redis::new_lease_token();
+        return run_key<std::optional<std::string>>(
+            Op::write, key, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+                using R = IoResult<std::optional<std::string>>;
+                const DecimalArg ms(ttl.count());
+                Wire w(a.asking);
+                w.add({"SET", key, token.view(), "NX", "PX", ms.view()});
+                std::vector<Reply> replies;
+                if (auto p = exchange(c, w, replies, dl); !p)
+                    return R(unexpected<Fault>(std::move(p).error()));
+                const redisReply& r = *replies[0];
+                switch (r.type) {
+                case REDIS_REPLY_STATUS:
+                    return R(std::optional<std::string>(std::in_place, token.view()));
+                case REDIS_REPLY_NIL:
+                    return R(std::optional<std::string>{});
+                case REDIS_REPLY_ERROR:
+                    return R(reply_fault(c, &a, r, "SET NX"));
+                default:
+                    return R(protocol_fault(c, "SET NX"));
+                }
+            });
+    }
+
+    /// Compare-and-delete (EVAL) on the key's slot owner: only a lease still holding `token` goes.
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        auto r = run_key<bool>(Op::write, key, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            Wire w(a.asking);
+            w.add({"EVAL", detail::redis::release_lease_script, "1", key, token});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "EVAL");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
     }
 
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
@@ -7787,6 +8185,8 @@ private:
     template <class T, class Body>
     Result<T> run_attempt(Node& node, Op op, Attempt& a, Body& body) {
         State& st = *state_;
+        if (detail::store_budget::exhausted()) // the caller's time for store operations is up
+            return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
             st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
@@ -7799,7 +8199,7 @@ private:
             auto lease = node.pool.acquire();
             if (!lease)
                 return failed(node, admit, op, std::move(lease).error());
-            const auto deadline = Clock::now() + st.opts.command_timeout;
+            const auto deadline = detail::store_budget::clamp(Clock::now() + st.opts.command_timeout);
             IoResult<T> r = [&] {
 #if LLMCACHE_HAS_EXCEPTIONS
                 try {

@@ -275,7 +275,7 @@ private:
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();
-        detail::store_budget::Scope budget(options_.store_budget);
+        detail::store_budget::Scope budget(options_.store_budget, start);
         if (auto bad = validate(req, opts); !bad.empty()) {
             // Reported like a failed call, so invalid requests show up in logs and metrics too.
             Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));

@@ -1,9 +1,10 @@
 // llmcache — a cache in front of LLM calls, composed from policies at compile time.
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
-// the TTL policies, the callable and simulated backends and the observers. Optional parts that
-// need other libraries are included only when their macro is set (the CMake and Meson targets set
-// it when the library is found), so including llmcache never pulls in a library you do not use:
+// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder and the
+// FlatMatcher (SIMD cosine scan). Optional parts that need other libraries are included only when
+// their macro is set (the CMake and Meson targets set it when the library is found), so including
+// llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 #pragma once
@@ -16,9 +17,11 @@
 #include "cache.hpp"
 #include "call_record.hpp"
 #include "concepts.hpp"
+#include "embed/hashing.hpp"
 #include "entry.hpp"
 #include "error.hpp"
 #include "key/xxh3.hpp"
+#include "matcher/flat.hpp"
 #include "normalize.hpp"
 #include "observer.hpp"
 #include "options.hpp"

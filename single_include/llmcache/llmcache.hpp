@@ -4,9 +4,10 @@
 // llmcache — a cache in front of LLM calls, composed from policies at compile time.
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
-// the TTL policies, the callable and simulated backends and the observers. Optional parts that
-// need other libraries are included only when their macro is set (the CMake and Meson targets set
-// it when the library is found), so including llmcache never pulls in a library you do not use:
+// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder and the
+// FlatMatcher (SIMD cosine scan). Optional parts that need other libraries are included only when
+// their macro is set (the CMake and Meson targets set it when the library is found), so including
+// llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 #pragma once
@@ -2585,6 +2586,205 @@ Cache(Key, Store, Similarity, Ttl, Backend, Observer, CacheOptions)
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/cache.hpp
+// begin of file: llmcache/embed/hashing.hpp
+// HashingEmbedder: the offline default embedder. Deterministic, no model and no data files.
+//
+// It is LEXICAL, NOT SEMANTIC. Two texts are close when they share words, word pairs and pieces of
+// words (which tolerates case, punctuation, spacing, word order and small typos); it knows nothing
+// of meaning, so synonyms ("car" / "automobile") look unrelated and a sentence with the same words
+// but one changed entity ("capital of Austria" / "capital of Australia") looks very close. Use a
+// real embedding model where paraphrases must match, and a false-hit guard either way.
+//
+// Features (the "feature hashing" trick, Weinberger et al. 2009):
+//   - tokens: maximal runs of ASCII letters and digits, lower-cased; every byte >= 0x80 is also a
+//     token byte, so UTF-8 words of other scripts stay whole (they are not case-folded); all other
+//     bytes (punctuation, spaces, NUL) separate tokens. Digits are kept: "2" and "two" differ.
+//   - word unigrams, word bigrams, and character n-grams (bytes, default 3..5) of each token
+//     wrapped in boundary markers ("<two>").
+// Each distinct feature is hashed with XXH3-64 (a per-kind seed derived from Options::seed) to a
+// bucket in [0, dimensions) and a sign ±1 (another bit of the same hash), which cancels collision
+// bias in expectation. Its weight is kind_weight * (1 + ln tf), and the vector is L2-normalised.
+// A text without any token (empty, only punctuation or NUL bytes) gives the zero vector:
+// embed_into() returns false and is_zero() is true for it. Any byte sequence is accepted (invalid
+// UTF-8 is just bytes); cost is linear in the text length, memory in the distinct features.
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+class HashingEmbedder {
+public:
+    struct Options {
+        /// Output dimensions (0 is replaced by 384).
+        std::size_t dimensions = 384;
+        /// Character n-gram lengths in bytes, inclusive, boundary markers included (a minimum of 0
+        /// is replaced by 1; a maximum below the minimum is raised to it). Set char_weight to 0 to
+        /// switch character n-grams off.
+        std::size_t char_ngram_min = 3;
+        std::size_t char_ngram_max = 5;
+        /// Hash seed: different seeds give unrelated vectors (and different ids).
+        std::uint64_t seed = 0;
+        /// Weight of each feature kind (0 switches it off). Character n-grams are many per word,
+        /// so each weighs less.
+        float word_weight = 1.0f;
+        float bigram_weight = 1.0f;
+        float char_weight = 0.5f;
+    };
+
+    static constexpr int version = 1;
+
+    HashingEmbedder() : HashingEmbedder(Options{}) {}
+
+    explicit HashingEmbedder(Options options) : options_(options) {
+        if (options_.dimensions == 0) {
+            options_.dimensions = 384;
+        }
+        if (options_.char_ngram_min == 0) {
+            options_.char_ngram_min = 1;
+        }
+        options_.char_ngram_max = std::max(options_.char_ngram_max, options_.char_ngram_min);
+        id_ = "hashing-v" + std::to_string(version) + "-d" + std::to_string(options_.dimensions) + "-c" +
+              std::to_string(options_.char_ngram_min) + "." + std::to_string(options_.char_ngram_max) + "-s" +
+              std::to_string(options_.seed);
+        if (options_.word_weight != 1.0f || options_.bigram_weight != 1.0f || options_.char_weight != 0.5f) {
+            id_ += "-w" + std::to_string(options_.word_weight) + "." +
+                   std::to_string(options_.bigram_weight) + "." + std::to_string(options_.char_weight);
+        }
+    }
+
+    /// Identifies the embedding space: model, version, dimensions, n-gram range, seed (and weights
+    /// when not the defaults), e.g. "hashing-v1-d384-c3.5-s0". Vectors of different ids must never
+    /// be compared, so it becomes part of the index namespace.
+    [[nodiscard]] const std::string& id() const noexcept { return id_; }
+    [[nodiscard]] std::size_t dimensions() const noexcept { return options_.dimensions; }
+    [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+    /// The unit-length embedding of `text`, or the zero vector when it has no token.
+    [[nodiscard]] std::vector<float> embed(std::string_view text) const {
+        std::vector<float> out(options_.dimensions);
+        (void)embed_into(text, out);
+        return out;
+    }
+
+    /// Writes the embedding of `text` into `out`. Returns false, leaving `out` all zeros, when the
+    /// text has no token; also false (and `out` zeroed) when out.size() != dimensions().
+    bool embed_into(std::string_view text, std::span<float> out) const {
+        std::fill(out.begin(), out.end(), 0.0f);
+        if (out.size() != options_.dimensions) {
+            return false;
+        }
+        std::unordered_map<std::uint64_t, Feature> features;
+        collect(text, features);
+        if (features.empty()) {
+            return false;
+        }
+        const std::size_t d = options_.dimensions;
+        for (const auto& [hash, feature] : features) {
+            const float weight = feature.kind_weight * (1.0f + std::log(static_cast<float>(feature.count)));
+            const float sign = (hash >> 63) != 0 ? -1.0f : 1.0f;
+            out[static_cast<std::size_t>(hash % d)] += sign * weight;
+        }
+        double norm = 0.0;
+        for (const float v : out) {
+            norm += static_cast<double>(v) * static_cast<double>(v);
+        }
+        if (!(norm > 0.0)) {
+            // Every feature cancelled out in its bucket (or every kind has weight 0).
+            std::fill(out.begin(), out.end(), 0.0f);
+            return false;
+        }
+        const float scale = static_cast<float>(1.0 / std::sqrt(norm));
+        for (float& v : out) {
+            v *= scale;
+        }
+        return true;
+    }
+
+    /// True when every component is zero: what an empty (token-free) text embeds to.
+    [[nodiscard]] static bool is_zero(std::span<const float> v) noexcept {
+        return std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; });
+    }
+
+private:
+    struct Feature {
+        std::uint32_t count = 0;
+        float kind_weight = 0.0f;
+    };
+
+    static bool is_token_byte(unsigned char c) noexcept {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+    }
+    static char lower(unsigned char c) noexcept {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    static std::uint64_t hash(std::string_view s, std::uint64_t seed) noexcept {
+        return XXH3_64bits_withSeed(s.data(), s.size(), seed);
+    }
+    static void count(std::unordered_map<std::uint64_t, Feature>& features, std::uint64_t h, float weight) {
+        Feature& f = features[h];
+        if (f.count < UINT32_MAX) {
+            ++f.count;
+        }
+        f.kind_weight = weight;
+    }
+
+    void collect(std::string_view text, std::unordered_map<std::uint64_t, Feature>& features) const {
+        // One seed per feature kind, so "ab" the word and "ab" the n-gram are different features.
+        const std::uint64_t word_seed = options_.seed ^ 0x9E3779B97F4A7C15ULL;
+        const std::uint64_t bigram_seed = options_.seed ^ 0xC2B2AE3D27D4EB4FULL;
+        const std::uint64_t char_seed = options_.seed ^ 0x165667B19E3779F9ULL;
+        std::string padded; // "<token>", lower-cased
+        std::uint64_t previous_word = 0;
+        bool has_previous = false;
+        std::size_t i = 0;
+        while (i < text.size()) {
+            if (!is_token_byte(static_cast<unsigned char>(text[i]))) {
+                ++i;
+                continue;
+            }
+            padded.assign(1, '<');
+            for (; i < text.size() && is_token_byte(static_cast<unsigned char>(text[i])); ++i) {
+                padded.push_back(lower(static_cast<unsigned char>(text[i])));
+            }
+            padded.push_back('>');
+            const std::string_view word(padded.data() + 1, padded.size() - 2);
+            const std::uint64_t word_hash = hash(word, word_seed);
+            if (options_.word_weight > 0.0f) {
+                count(features, word_hash, options_.word_weight);
+            }
+            if (options_.bigram_weight > 0.0f && has_previous) {
+                // The bigram hash is seeded by the first word's hash: no string concatenation.
+                count(features, hash(word, bigram_seed ^ previous_word), options_.bigram_weight);
+            }
+            previous_word = word_hash;
+            has_previous = true;
+            if (options_.char_weight > 0.0f) {
+                const std::string_view p(padded);
+                for (std::size_t n = options_.char_ngram_min; n <= options_.char_ngram_max && n <= p.size();
+                     ++n) {
+                    for (std::size_t start = 0; start + n <= p.size(); ++start) {
+                        count(features, hash(p.substr(start, n), char_seed + n), options_.char_weight);
+                    }
+                }
+            }
+        }
+    }
+
+    Options options_;
+    std::string id_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/embed/hashing.hpp
 // begin of file: llmcache/key/xxh3.hpp
 // Xxh3Key: the default key policy, XXH3-128 over the canonical request encoding.
 //
@@ -3000,6 +3200,445 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/key/xxh3.hpp
+// begin of file: llmcache/matcher/flat.hpp
+// FlatMatcher: exact (brute-force) cosine search over L2-normalised float32 vectors.
+//
+// Cosine distance is 1 - dot(a, b), which equals 1 - cos(a, b) only when both vectors have unit
+// length: the matcher does not normalise, the embedder does (HashingEmbedder's vectors are). The
+// dot-product kernel (scalar, AVX2+FMA, AVX-512F or NEON) is chosen once, when the matcher is
+// constructed, and kept as a function pointer member: no virtual call, no mutable global.
+//
+// Vectors are stored row-major in one contiguous buffer; remove() moves the last row into the hole.
+// Thread safety: any number of concurrent readers (top_k, size, contains) share a std::shared_mutex;
+// add and remove take it exclusively.
+//
+// Nothing here throws except std::bad_alloc from the standard containers: a vector of the wrong
+// dimension is rejected by returning false or an empty result.
+
+// begin of file: llmcache/detail/simd/dispatch.hpp
+// Kernel selection for the dot product. There is no mutable global: a caller (FlatMatcher) asks
+// once, at construction, for a function pointer and keeps it. Kernels compiled through target
+// attributes are only called when __builtin_cpu_supports says the CPU (and the OS, which must save
+// the wider registers) has the feature, so a baseline x86-64 build still uses AVX2/AVX-512.
+// Do not build with -march=native if you want a binary that dispatches on other machines.
+
+// begin of file: llmcache/detail/simd/avx2.hpp
+// AVX2 + FMA dot product (x86-64, GCC and Clang). Compiled through a target attribute, not a global
+// -m flag, so a binary built for baseline x86-64 contains it and uses it only when the CPU has it
+// (see dispatch.hpp). Four independent 8-lane accumulators hide the FMA latency; the tail of
+// fewer than 8 elements uses a masked load, so any length is handled without reading past the end.
+
+
+#include <cstddef>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LLMCACHE_SIMD_HAS_AVX2_KERNEL 1
+#include <immintrin.h>
+#else
+#define LLMCACHE_SIMD_HAS_AVX2_KERNEL 0
+#endif
+
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+__attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const float* b,
+                                                          std::size_t n) noexcept {
+    __m256 acc0 = _mm256_setzero_ps();
+    __m256 acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps();
+    __m256 acc3 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    }
+    if (i < n) {
+        const int rest = static_cast<int>(n - i);
+        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), lanes);
+        acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mask), _mm256_maskload_ps(b + i, mask), acc1);
+    }
+    const __m256 acc = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+    return _mm_cvtss_f32(sum);
+}
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+#endif
+// end of file: llmcache/detail/simd/avx2.hpp
+// begin of file: llmcache/detail/simd/avx512.hpp
+// AVX-512F dot product (x86-64, GCC and Clang), compiled through a target attribute, not a global
+// -m flag (see dispatch.hpp). Four independent 16-lane accumulators; the tail uses a masked load,
+// so any length is handled without reading past the end.
+
+
+#include <cstddef>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LLMCACHE_SIMD_HAS_AVX512_KERNEL 1
+#include <immintrin.h>
+#else
+#define LLMCACHE_SIMD_HAS_AVX512_KERNEL 0
+#endif
+
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+__attribute__((target("avx512f"))) inline float dot_avx512(const float* a, const float* b,
+                                                           std::size_t n) noexcept {
+    __m512 acc0 = _mm512_setzero_ps();
+    __m512 acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps();
+    __m512 acc3 = _mm512_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+        acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), acc3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    }
+    if (i < n) {
+        const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc1);
+    }
+    // Reduced through memory: GCC 12's _mm512_reduce_add_ps, _mm512_shuffle_f32x4 and
+    // _mm512_castps512_ps128 trip -Wuninitialized inside its own header (_mm*_undefined_*).
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+    float sum = 0.0f;
+    for (const float lane : lanes) {
+        sum += lane;
+    }
+    return sum;
+}
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+#endif
+// end of file: llmcache/detail/simd/avx512.hpp
+// begin of file: llmcache/detail/simd/neon.hpp
+// NEON dot product (arm64 only: Advanced SIMD is part of the AArch64 baseline, so no dispatch is
+// needed there). Four independent 4-lane accumulators and a scalar tail.
+
+
+#include <cstddef>
+
+#if defined(__aarch64__)
+#define LLMCACHE_SIMD_HAS_NEON_KERNEL 1
+#include <arm_neon.h>
+#else
+#define LLMCACHE_SIMD_HAS_NEON_KERNEL 0
+#endif
+
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+inline float dot_neon(const float* a, const float* b, std::size_t n) noexcept {
+    float32x4_t acc0 = vdupq_n_f32(0.0f);
+    float32x4_t acc1 = vdupq_n_f32(0.0f);
+    float32x4_t acc2 = vdupq_n_f32(0.0f);
+    float32x4_t acc3 = vdupq_n_f32(0.0f);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+        acc2 = vfmaq_f32(acc2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+        acc3 = vfmaq_f32(acc3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(a + i), vld1q_f32(b + i));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), vaddq_f32(acc2, acc3)));
+    for (; i < n; ++i) {
+        sum += a[i] * b[i];
+    }
+    return sum;
+}
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+#endif
+// end of file: llmcache/detail/simd/neon.hpp
+// begin of file: llmcache/detail/simd/scalar.hpp
+// Scalar reference dot product: the kernel every SIMD kernel is tested against. It accumulates in
+// double, so it is also the most accurate of them; it is what FlatMatcher uses when no SIMD kernel
+// is available or when the scalar kernel is forced.
+
+
+#include <cstddef>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+inline float dot_scalar(const float* a, const float* b, std::size_t n) noexcept {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+    }
+    return static_cast<float>(sum);
+}
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/simd/scalar.hpp
+
+#include <cstddef>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// Instruction sets a dot-product kernel exists for. `automatic` picks the best available one.
+enum class Isa { automatic, scalar, avx2, avx512, neon };
+
+namespace detail::simd {
+
+using dot_fn = float (*)(const float*, const float*, std::size_t) noexcept;
+
+/// Whether `isa`'s kernel is compiled in and the running CPU supports it (automatic and scalar:
+/// always true).
+inline bool isa_available(Isa isa) noexcept {
+    switch (isa) {
+    case Isa::automatic:
+    case Isa::scalar:
+        return true;
+    case Isa::avx2:
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+        return false;
+#endif
+    case Isa::avx512:
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f");
+#else
+        return false;
+#endif
+    case Isa::neon:
+        return LLMCACHE_SIMD_HAS_NEON_KERNEL != 0;
+    }
+    return false;
+}
+
+/// The best available instruction set (never `automatic`).
+inline Isa best_isa() noexcept {
+    if (isa_available(Isa::avx512)) {
+        return Isa::avx512;
+    }
+    if (isa_available(Isa::avx2)) {
+        return Isa::avx2;
+    }
+    if (isa_available(Isa::neon)) {
+        return Isa::neon;
+    }
+    return Isa::scalar;
+}
+
+/// `requested` if it is available, the best one for `automatic`, and scalar for an unavailable one.
+inline Isa resolve_isa(Isa requested) noexcept {
+    if (requested == Isa::automatic) {
+        return best_isa();
+    }
+    return isa_available(requested) ? requested : Isa::scalar;
+}
+
+/// The kernel of a resolved instruction set (an unavailable one gives the scalar kernel).
+inline dot_fn dot_kernel(Isa isa) noexcept {
+    switch (resolve_isa(isa)) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dot_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dot_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dot_neon;
+#endif
+    default:
+        return &dot_scalar;
+    }
+}
+
+} // namespace detail::simd
+
+/// "scalar", "avx2", "avx512", "neon" or "automatic".
+inline std::string_view isa_name(Isa isa) noexcept {
+    switch (isa) {
+    case Isa::automatic:
+        return "automatic";
+    case Isa::scalar:
+        return "scalar";
+    case Isa::avx2:
+        return "avx2";
+    case Isa::avx512:
+        return "avx512";
+    case Isa::neon:
+        return "neon";
+    }
+    return "unknown";
+}
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/simd/dispatch.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// One result of a matcher query: the id given to add() and its cosine distance 1 - dot.
+struct MatchResult {
+    std::uint64_t id = 0;
+    float distance = 0.0f;
+    friend bool operator==(const MatchResult&, const MatchResult&) = default;
+};
+
+class FlatMatcher {
+public:
+    /// A matcher for vectors of `dimensions` floats. `isa` forces a kernel (for tests and
+    /// benchmarks); a forced instruction set the CPU lacks falls back to scalar, which isa() and
+    /// isa_name() then report.
+    explicit FlatMatcher(std::size_t dimensions, Isa isa = Isa::automatic) noexcept
+        : dimensions_(dimensions), isa_(detail::simd::resolve_isa(isa)),
+          dot_(detail::simd::dot_kernel(isa_)) {}
+
+    FlatMatcher(const FlatMatcher&) = delete;
+    FlatMatcher& operator=(const FlatMatcher&) = delete;
+
+    [[nodiscard]] std::size_t dimensions() const noexcept { return dimensions_; }
+    /// The instruction set of the kernel in use (never Isa::automatic).
+    [[nodiscard]] Isa isa() const noexcept { return isa_; }
+    [[nodiscard]] std::string_view isa_name() const noexcept { return llmcache::isa_name(isa_); }
+    /// Whether `isa` can be forced on this machine (Isa::automatic and Isa::scalar always can).
+    [[nodiscard]] static bool isa_available(Isa isa) noexcept { return detail::simd::isa_available(isa); }
+
+    /// Adds `vector` under `id`, replacing the vector already stored under `id`. Returns false
+    /// (and stores nothing) when the vector does not have dimensions() floats.
+    bool add(std::uint64_t id, std::span<const float> vector) {
+        if (vector.size() != dimensions_) {
+            return false;
+        }
+        std::unique_lock lock(mutex_);
+        if (const auto it = row_of_.find(id); it != row_of_.end()) {
+            std::copy(vector.begin(), vector.end(),
+                      data_.begin() + static_cast<std::ptrdiff_t>(it->second * dimensions_));
+            return true;
+        }
+        data_.insert(data_.end(), vector.begin(), vector.end());
+        ids_.push_back(id);
+        row_of_.emplace(id, ids_.size() - 1);
+        return true;
+    }
+
+    /// Removes the vector stored under `id`; false when there is none.
+    bool remove(std::uint64_t id) {
+        std::unique_lock lock(mutex_);
+        const auto it = row_of_.find(id);
+        if (it == row_of_.end()) {
+            return false;
+        }
+        const std::size_t row = it->second;
+        const std::size_t last = ids_.size() - 1;
+        row_of_.erase(it);
+        if (row != last) {
+            const auto src = data_.begin() + static_cast<std::ptrdiff_t>(last * dimensions_);
+            std::copy(src, src + static_cast<std::ptrdiff_t>(dimensions_),
+                      data_.begin() + static_cast<std::ptrdiff_t>(row * dimensions_));
+            ids_[row] = ids_[last];
+            row_of_[ids_[row]] = row;
+        }
+        ids_.pop_back();
+        data_.resize(last * dimensions_);
+        return true;
+    }
+
+    [[nodiscard]] bool contains(std::uint64_t id) const {
+        std::shared_lock lock(mutex_);
+        return row_of_.contains(id);
+    }
+
+    [[nodiscard]] std::size_t size() const {
+        std::shared_lock lock(mutex_);
+        return ids_.size();
+    }
+
+    /// The (at most) `k` nearest stored vectors whose distance 1 - dot(query, v) is at most
+    /// `max_distance`, nearest first (ties by ascending id). A query of the wrong dimension or k == 0
+    /// gives an empty result. NaN distances never pass the threshold.
+    [[nodiscard]] std::vector<MatchResult> top_k(std::span<const float> query, std::size_t k,
+                                                 float max_distance = 2.0f) const {
+        std::vector<MatchResult> best;
+        if (query.size() != dimensions_ || k == 0) {
+            return best;
+        }
+        const auto worse = [](const MatchResult& a, const MatchResult& b) {
+            return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
+        };
+        std::shared_lock lock(mutex_);
+        best.reserve(std::min(k, ids_.size()) + 1);
+        const float* row = data_.data();
+        for (std::size_t i = 0; i < ids_.size(); ++i, row += dimensions_) {
+            const float distance = 1.0f - dot_(query.data(), row, dimensions_);
+            if (!(distance <= max_distance)) {
+                continue;
+            }
+            const MatchResult candidate{ids_[i], distance};
+            if (best.size() < k) {
+                best.push_back(candidate);
+                std::push_heap(best.begin(), best.end(), worse);
+            } else if (worse(candidate, best.front())) {
+                std::pop_heap(best.begin(), best.end(), worse);
+                best.back() = candidate;
+                std::push_heap(best.begin(), best.end(), worse);
+            }
+        }
+        lock.unlock();
+        std::sort_heap(best.begin(), best.end(), worse);
+        return best;
+    }
+
+    /// The dot product with the kernel in use (what top_k computes per row).
+    [[nodiscard]] float dot(std::span<const float> a, std::span<const float> b) const noexcept {
+        return a.size() == b.size() ? dot_(a.data(), b.data(), a.size()) : 0.0f;
+    }
+
+private:
+    std::size_t dimensions_;
+    Isa isa_;
+    detail::simd::dot_fn dot_;
+    mutable std::shared_mutex mutex_;
+    std::vector<float> data_;
+    std::vector<std::uint64_t> ids_;
+    std::unordered_map<std::uint64_t, std::size_t> row_of_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/matcher/flat.hpp
 // begin of file: llmcache/observer.hpp
 // Observers: how a Cache reports each call (for logs, metrics and the hit rate).
 //

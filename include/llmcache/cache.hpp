@@ -19,6 +19,7 @@
 #include "detail/single_flight.hpp"
 #include "detail/store_budget.hpp"
 #include "entry.hpp"
+#include "observer.hpp"
 #include "error.hpp"
 #include "options.hpp"
 #include "request.hpp"

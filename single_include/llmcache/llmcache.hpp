@@ -1467,6 +1467,228 @@ inline Result<Response> decode_owned(std::string&& stored, std::string_view key)
 } // namespace entry
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/entry.hpp
+// begin of file: llmcache/observer.hpp
+// Observers: how a Cache reports each call (for logs, metrics and the hit rate).
+//
+// An observer is any type with `void on_call(const CallRecord&) noexcept` (see concepts.hpp).
+// Shipped: NullObserver (the default; costs nothing), CallbackObserver (wrap a lambda) and
+// JsonLinesObserver (one JSON object per call, with "cache_hit", to a FILE*).
+
+// begin of file: llmcache/detail/json_write.hpp
+// Writing JSON strings with every character escaped correctly, for llmcache's own log lines.
+// (Parsing JSON is simdjson's job; this only writes.)
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail {
+
+/// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not valid UTF-8
+/// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    std::size_t n;
+    std::uint32_t cp;
+    if (b0 < 0x80)
+        return 1;
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        n = 2;
+        cp = b0 & 0x1f;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+        n = 3;
+        cp = b0 & 0x0f;
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+        n = 4;
+        cp = b0 & 0x07;
+    } else {
+        return 0;
+    }
+    if (s.size() < n)
+        return 0;
+    for (std::size_t i = 1; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        if ((b & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/// Appends `s` as a quoted JSON string. Control characters are escaped; bytes that are not valid
+/// UTF-8 are replaced by U+FFFD, deliberately, because JSON text must be UTF-8.
+inline void append_json_string(std::string& out, std::string_view s) {
+    constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    while (!s.empty()) {
+        const auto c = static_cast<unsigned char>(s[0]);
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence_length(s);
+            if (n == 0) {
+                out.append("\\ufffd");
+                s.remove_prefix(1);
+            } else {
+                out.append(s.substr(0, n));
+                s.remove_prefix(n);
+            }
+            continue;
+        }
+        switch (c) {
+        case '"':
+            out.append("\\\"");
+            break;
+        case '\\':
+            out.append("\\\\");
+            break;
+        case '\n':
+            out.append("\\n");
+            break;
+        case '\r':
+            out.append("\\r");
+            break;
+        case '\t':
+            out.append("\\t");
+            break;
+        case '\b':
+            out.append("\\b");
+            break;
+        case '\f':
+            out.append("\\f");
+            break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                out.append("\\u00");
+                out.push_back(hex[c >> 4]);
+                out.push_back(hex[c & 0xf]);
+            } else {
+                out.push_back(static_cast<char>(c));
+            }
+        }
+        s.remove_prefix(1);
+    }
+    out.push_back('"');
+}
+
+} // namespace detail
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/json_write.hpp
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <utility>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// Observes nothing; the Cache does not even build the record.
+struct NullObserver {
+    static constexpr bool enabled = false;
+    void on_call(const CallRecord&) noexcept {}
+};
+
+/// Calls `f(record)` for every call. `f` must not throw and must be thread-safe.
+template <class F>
+class CallbackObserver {
+public:
+    static constexpr bool enabled = true;
+    explicit CallbackObserver(F f) : f_(std::move(f)) {}
+    void on_call(const CallRecord& rec) noexcept { f_(rec); }
+
+private:
+    F f_;
+};
+
+template <class F>
+CallbackObserver(F) -> CallbackObserver<F>;
+
+/// Formats a record as one line of JSON (no trailing newline): every field a dashboard needs,
+/// and never the prompt or the answer.
+inline std::string to_json(const CallRecord& r) {
+    std::string out = "{\"cache_hit\":";
+    out += r.cache_hit ? "true" : "false";
+    out += ",\"outcome\":\"";
+    out += to_string(r.outcome);
+    out += "\",\"semantic\":";
+    out += r.semantic ? "true" : "false";
+    out += ",\"stored\":";
+    out += r.stored ? "true" : "false";
+    out += ",\"key\":";
+    detail::append_json_string(out, r.key);
+    out += ",\"scope\":";
+    detail::append_json_string(out, r.scope);
+    out += ",\"model\":";
+    detail::append_json_string(out, r.model);
+    out += ",\"stop_reason\":\"";
+    out += to_string(r.stop_reason);
+    out += "\",\"latency_us\":";
+    out += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(r.latency).count());
+    out += ",\"backend_latency_us\":";
+    out += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(r.backend_latency).count());
+    auto count = [&](const char* name, const std::optional<std::uint64_t>& v) {
+        out += ",\"";
+        out += name;
+        out += "\":";
+        out += v ? std::to_string(*v) : "null";
+    };
+    count("input_tokens", r.usage.input_tokens);
+    count("output_tokens", r.usage.output_tokens);
+    out += ",\"cost_usd\":";
+    if (r.cost_usd) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.8f", *r.cost_usd);
+        out += buf;
+    } else {
+        out += "null";
+    }
+    if (r.error) {
+        out += ",\"error\":\"";
+        out += to_string(*r.error);
+        out += '"';
+    }
+    if (r.store_error) {
+        out += ",\"store_error\":\"";
+        out += to_string(*r.store_error);
+        out += '"';
+    }
+    out += '}';
+    return out;
+}
+
+/// Writes one JSON line per call to a FILE* (stderr by default); lines never interleave.
+class JsonLinesObserver {
+public:
+    static constexpr bool enabled = true;
+    explicit JsonLinesObserver(std::FILE* out = stderr) : out_(out) {}
+    JsonLinesObserver(const JsonLinesObserver& other) : out_(other.out_) {}
+
+    void on_call(const CallRecord& rec) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::string line = to_json(rec);
+            line.push_back('\n');
+            std::lock_guard lock(mutex_);
+            std::fwrite(line.data(), 1, line.size(), out_);
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            // Logging must never fail the call it describes.
+        }
+#endif
+    }
+
+private:
+    std::FILE* out_;
+    std::mutex mutex_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/observer.hpp
 // begin of file: llmcache/options.hpp
 // Options of a Cache (CacheOptions) and of one call (CallOptions).
 
@@ -3639,228 +3861,6 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/matcher/flat.hpp
-// begin of file: llmcache/observer.hpp
-// Observers: how a Cache reports each call (for logs, metrics and the hit rate).
-//
-// An observer is any type with `void on_call(const CallRecord&) noexcept` (see concepts.hpp).
-// Shipped: NullObserver (the default; costs nothing), CallbackObserver (wrap a lambda) and
-// JsonLinesObserver (one JSON object per call, with "cache_hit", to a FILE*).
-
-// begin of file: llmcache/detail/json_write.hpp
-// Writing JSON strings with every character escaped correctly, for llmcache's own log lines.
-// (Parsing JSON is simdjson's job; this only writes.)
-
-
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-LLMCACHE_BEGIN_NAMESPACE
-namespace detail {
-
-/// Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not valid UTF-8
-/// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
-    const auto b0 = static_cast<unsigned char>(s[0]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (b0 < 0x80)
-        return 1;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        n = 2;
-        cp = b0 & 0x1f;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-        n = 3;
-        cp = b0 & 0x0f;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-        n = 4;
-        cp = b0 & 0x07;
-    } else {
-        return 0;
-    }
-    if (s.size() < n)
-        return 0;
-    for (std::size_t i = 1; i < n; ++i) {
-        const auto b = static_cast<unsigned char>(s[i]);
-        if ((b & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (b & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-/// Appends `s` as a quoted JSON string. Control characters are escaped; bytes that are not valid
-/// UTF-8 are replaced by U+FFFD, deliberately, because JSON text must be UTF-8.
-inline void append_json_string(std::string& out, std::string_view s) {
-    constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    while (!s.empty()) {
-        const auto c = static_cast<unsigned char>(s[0]);
-        if (c >= 0x80) {
-            const std::size_t n = utf8_sequence_length(s);
-            if (n == 0) {
-                out.append("\\ufffd");
-                s.remove_prefix(1);
-            } else {
-                out.append(s.substr(0, n));
-                s.remove_prefix(n);
-            }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            out.append("\\\"");
-            break;
-        case '\\':
-            out.append("\\\\");
-            break;
-        case '\n':
-            out.append("\\n");
-            break;
-        case '\r':
-            out.append("\\r");
-            break;
-        case '\t':
-            out.append("\\t");
-            break;
-        case '\b':
-            out.append("\\b");
-            break;
-        case '\f':
-            out.append("\\f");
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                out.append("\\u00");
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 0xf]);
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
-        }
-        s.remove_prefix(1);
-    }
-    out.push_back('"');
-}
-
-} // namespace detail
-LLMCACHE_END_NAMESPACE
-// end of file: llmcache/detail/json_write.hpp
-
-#include <chrono>
-#include <cstdio>
-#include <mutex>
-#include <string>
-#include <utility>
-
-LLMCACHE_BEGIN_NAMESPACE
-
-/// Observes nothing; the Cache does not even build the record.
-struct NullObserver {
-    static constexpr bool enabled = false;
-    void on_call(const CallRecord&) noexcept {}
-};
-
-/// Calls `f(record)` for every call. `f` must not throw and must be thread-safe.
-template <class F>
-class CallbackObserver {
-public:
-    static constexpr bool enabled = true;
-    explicit CallbackObserver(F f) : f_(std::move(f)) {}
-    void on_call(const CallRecord& rec) noexcept { f_(rec); }
-
-private:
-    F f_;
-};
-
-template <class F>
-CallbackObserver(F) -> CallbackObserver<F>;
-
-/// Formats a record as one line of JSON (no trailing newline): every field a dashboard needs,
-/// and never the prompt or the answer.
-inline std::string to_json(const CallRecord& r) {
-    std::string out = "{\"cache_hit\":";
-    out += r.cache_hit ? "true" : "false";
-    out += ",\"outcome\":\"";
-    out += to_string(r.outcome);
-    out += "\",\"semantic\":";
-    out += r.semantic ? "true" : "false";
-    out += ",\"stored\":";
-    out += r.stored ? "true" : "false";
-    out += ",\"key\":";
-    detail::append_json_string(out, r.key);
-    out += ",\"scope\":";
-    detail::append_json_string(out, r.scope);
-    out += ",\"model\":";
-    detail::append_json_string(out, r.model);
-    out += ",\"stop_reason\":\"";
-    out += to_string(r.stop_reason);
-    out += "\",\"latency_us\":";
-    out += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(r.latency).count());
-    out += ",\"backend_latency_us\":";
-    out += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(r.backend_latency).count());
-    auto count = [&](const char* name, const std::optional<std::uint64_t>& v) {
-        out += ",\"";
-        out += name;
-        out += "\":";
-        out += v ? std::to_string(*v) : "null";
-    };
-    count("input_tokens", r.usage.input_tokens);
-    count("output_tokens", r.usage.output_tokens);
-    out += ",\"cost_usd\":";
-    if (r.cost_usd) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.8f", *r.cost_usd);
-        out += buf;
-    } else {
-        out += "null";
-    }
-    if (r.error) {
-        out += ",\"error\":\"";
-        out += to_string(*r.error);
-        out += '"';
-    }
-    if (r.store_error) {
-        out += ",\"store_error\":\"";
-        out += to_string(*r.store_error);
-        out += '"';
-    }
-    out += '}';
-    return out;
-}
-
-/// Writes one JSON line per call to a FILE* (stderr by default); lines never interleave.
-class JsonLinesObserver {
-public:
-    static constexpr bool enabled = true;
-    explicit JsonLinesObserver(std::FILE* out = stderr) : out_(out) {}
-    JsonLinesObserver(const JsonLinesObserver& other) : out_(other.out_) {}
-
-    void on_call(const CallRecord& rec) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            std::string line = to_json(rec);
-            line.push_back('\n');
-            std::lock_guard lock(mutex_);
-            std::fwrite(line.data(), 1, line.size(), out_);
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-            // Logging must never fail the call it describes.
-        }
-#endif
-    }
-
-private:
-    std::FILE* out_;
-    std::mutex mutex_;
-};
-
-LLMCACHE_END_NAMESPACE
-// end of file: llmcache/observer.hpp
 // begin of file: llmcache/similarity/exact.hpp
 // ExactOnly: the similarity policy of an exact cache. Only the exact key can hit.
 

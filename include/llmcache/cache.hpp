@@ -19,8 +19,8 @@
 #include "detail/single_flight.hpp"
 #include "detail/store_budget.hpp"
 #include "entry.hpp"
-#include "observer.hpp"
 #include "error.hpp"
+#include "observer.hpp"
 #include "options.hpp"
 #include "request.hpp"
 #include "response.hpp"
@@ -96,12 +96,12 @@ public:
           ttl_(std::move(ttl)), backend_(std::move(backend)), observer_(std::move(observer)),
           options_(options) {
         if (options_.distributed_single_flight && !leasing_store<Store>)
-            config_error(
+            detail::invalid_argument(
                 "llmcache::Cache: distributed_single_flight needs a store with leases (leasing_store)");
         if constexpr (requires { Store::max_ttl; }) {
             const auto longest = ttl_.longest();
             if (longest && *longest > Store::max_ttl)
-                config_error(
+                detail::invalid_argument(
                     "llmcache::Cache: the TTL policy can write TTLs longer than the store's max_ttl");
         }
     }
@@ -264,15 +264,6 @@ private:
         std::optional<ErrorCode> store_error{};
         std::chrono::nanoseconds backend_latency{};
     };
-
-    [[noreturn]] static void config_error(const char* what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument(what);
-#else
-        (void)what;
-        std::abort();
-#endif
-    }
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();

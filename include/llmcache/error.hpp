@@ -9,7 +9,9 @@
 #include "detail/expected.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -95,6 +97,20 @@ struct Error {
 
 template <class T>
 using Result = expected<T, Error>;
+
+namespace detail {
+/// Rejects an invalid argument where no Result can carry the error (constructors, constant
+/// expressions): throws std::invalid_argument, or aborts when exceptions are off. Called during
+/// constant evaluation it makes the expression non-constant, which is a compile-time error.
+[[noreturn]] inline void invalid_argument(const std::string& what) {
+#if LLMCACHE_HAS_EXCEPTIONS
+    throw std::invalid_argument(what);
+#else
+    (void)what;
+    std::abort();
+#endif
+}
+} // namespace detail
 
 /// Shorthand for returning an error: `return fail(ErrorCode::too_large, "entry exceeds ...");`
 inline unexpected<Error> fail(ErrorCode code, std::string message, int http_status = 0) {

@@ -30,26 +30,18 @@ using Duration = std::chrono::milliseconds;
 inline constexpr Duration limit = std::chrono::duration_cast<Duration>(std::chrono::days{3650});
 
 namespace detail {
-// In a constant expression the throw makes the expression non-constant, which is the
-// compile-time error; at run time it is an ordinary exception (abort without exceptions).
-[[noreturn]] inline void invalid(const char* what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-    throw std::invalid_argument(what);
-#else
-    (void)what;
-    std::abort();
-#endif
-}
+
+using llmcache::detail::invalid_argument;
 
 template <class Rep, class Period>
 constexpr Duration checked(std::chrono::duration<Rep, Period> d) {
     if (!(d > std::chrono::duration<Rep, Period>::zero())) // also rejects NaN
-        invalid("llmcache::ttl: a TTL must be longer than zero (ttl::None never expires)");
+        invalid_argument("llmcache::ttl: a TTL must be longer than zero (ttl::None never expires)");
     if (d > limit)
-        invalid("llmcache::ttl: a TTL must not exceed ttl::limit (3650 days)");
+        invalid_argument("llmcache::ttl: a TTL must not exceed ttl::limit (3650 days)");
     auto ms = std::chrono::duration_cast<Duration>(d);
     if (ms <= Duration::zero())
-        invalid("llmcache::ttl: a TTL must be at least one millisecond");
+        invalid_argument("llmcache::ttl: a TTL must be at least one millisecond");
     return ms;
 }
 
@@ -126,9 +118,9 @@ public:
     /// `fraction` must be in (0, 0.5]: ±50% is already a factor of three between extremes.
     constexpr Jittered(Inner inner, double fraction) : inner_(inner), fraction_(fraction) {
         if (!(fraction > 0.0 && fraction <= 0.5))
-            detail::invalid("llmcache::ttl::Jittered: the fraction must be in (0, 0.5]");
+            detail::invalid_argument("llmcache::ttl::Jittered: the fraction must be in (0, 0.5]");
         if (!inner.longest())
-            detail::invalid("llmcache::ttl::Jittered: cannot jitter a TTL that never expires");
+            detail::invalid_argument("llmcache::ttl::Jittered: cannot jitter a TTL that never expires");
     }
 
     std::optional<Duration> ttl_for(std::string_view key) const noexcept {
@@ -171,7 +163,7 @@ public:
     template <class Rep, class Period>
     constexpr explicit RangedPreset(std::chrono::duration<Rep, Period> d) : ttl_(checked(d)) {
         if (d < minimum || d > maximum)
-            invalid("llmcache::ttl preset: TTL outside the range of this preset (use ttl::Fixed)");
+            invalid_argument("llmcache::ttl preset: TTL outside the range of this preset (use ttl::Fixed)");
     }
 
     constexpr std::optional<Duration> ttl_for(std::string_view) const noexcept { return ttl_; }

@@ -253,7 +253,9 @@ LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/expected.hpp
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -339,6 +341,20 @@ struct Error {
 
 template <class T>
 using Result = expected<T, Error>;
+
+namespace detail {
+/// Rejects an invalid argument where no Result can carry the error (constructors, constant
+/// expressions): throws std::invalid_argument, or aborts when exceptions are off. Called during
+/// constant evaluation it makes the expression non-constant, which is a compile-time error.
+[[noreturn]] inline void invalid_argument(const std::string& what) {
+#if LLMCACHE_HAS_EXCEPTIONS
+    throw std::invalid_argument(what);
+#else
+    (void)what;
+    std::abort();
+#endif
+}
+} // namespace detail
 
 /// Shorthand for returning an error: `return fail(ErrorCode::too_large, "entry exceeds ...");`
 inline unexpected<Error> fail(ErrorCode code, std::string message, int http_status = 0) {
@@ -1951,26 +1967,18 @@ using Duration = std::chrono::milliseconds;
 inline constexpr Duration limit = std::chrono::duration_cast<Duration>(std::chrono::days{3650});
 
 namespace detail {
-// In a constant expression the throw makes the expression non-constant, which is the
-// compile-time error; at run time it is an ordinary exception (abort without exceptions).
-[[noreturn]] inline void invalid(const char* what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-    throw std::invalid_argument(what);
-#else
-    (void)what;
-    std::abort();
-#endif
-}
+
+using llmcache::detail::invalid_argument;
 
 template <class Rep, class Period>
 constexpr Duration checked(std::chrono::duration<Rep, Period> d) {
     if (!(d > std::chrono::duration<Rep, Period>::zero())) // also rejects NaN
-        invalid("llmcache::ttl: a TTL must be longer than zero (ttl::None never expires)");
+        invalid_argument("llmcache::ttl: a TTL must be longer than zero (ttl::None never expires)");
     if (d > limit)
-        invalid("llmcache::ttl: a TTL must not exceed ttl::limit (3650 days)");
+        invalid_argument("llmcache::ttl: a TTL must not exceed ttl::limit (3650 days)");
     auto ms = std::chrono::duration_cast<Duration>(d);
     if (ms <= Duration::zero())
-        invalid("llmcache::ttl: a TTL must be at least one millisecond");
+        invalid_argument("llmcache::ttl: a TTL must be at least one millisecond");
     return ms;
 }
 
@@ -2047,9 +2055,9 @@ public:
     /// `fraction` must be in (0, 0.5]: ±50% is already a factor of three between extremes.
     constexpr Jittered(Inner inner, double fraction) : inner_(inner), fraction_(fraction) {
         if (!(fraction > 0.0 && fraction <= 0.5))
-            detail::invalid("llmcache::ttl::Jittered: the fraction must be in (0, 0.5]");
+            detail::invalid_argument("llmcache::ttl::Jittered: the fraction must be in (0, 0.5]");
         if (!inner.longest())
-            detail::invalid("llmcache::ttl::Jittered: cannot jitter a TTL that never expires");
+            detail::invalid_argument("llmcache::ttl::Jittered: cannot jitter a TTL that never expires");
     }
 
     std::optional<Duration> ttl_for(std::string_view key) const noexcept {
@@ -2092,7 +2100,7 @@ public:
     template <class Rep, class Period>
     constexpr explicit RangedPreset(std::chrono::duration<Rep, Period> d) : ttl_(checked(d)) {
         if (d < minimum || d > maximum)
-            invalid("llmcache::ttl preset: TTL outside the range of this preset (use ttl::Fixed)");
+            invalid_argument("llmcache::ttl preset: TTL outside the range of this preset (use ttl::Fixed)");
     }
 
     constexpr std::optional<Duration> ttl_for(std::string_view) const noexcept { return ttl_; }
@@ -2205,12 +2213,12 @@ public:
           ttl_(std::move(ttl)), backend_(std::move(backend)), observer_(std::move(observer)),
           options_(options) {
         if (options_.distributed_single_flight && !leasing_store<Store>)
-            config_error(
+            detail::invalid_argument(
                 "llmcache::Cache: distributed_single_flight needs a store with leases (leasing_store)");
         if constexpr (requires { Store::max_ttl; }) {
             const auto longest = ttl_.longest();
             if (longest && *longest > Store::max_ttl)
-                config_error(
+                detail::invalid_argument(
                     "llmcache::Cache: the TTL policy can write TTLs longer than the store's max_ttl");
         }
     }
@@ -2373,15 +2381,6 @@ private:
         std::optional<ErrorCode> store_error{};
         std::chrono::nanoseconds backend_latency{};
     };
-
-    [[noreturn]] static void config_error(const char* what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument(what);
-#else
-        (void)what;
-        std::abort();
-#endif
-    }
 
     Result<Response> invoke_recorded(const Request& req, const CallOptions& opts, Record& rec) {
         const auto start = Clock::now();
@@ -3310,8 +3309,6 @@ inline void append_escaped_scope(std::string& out, std::string_view scope) {
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/canonical.hpp
 
-#include <cstdlib>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -3336,14 +3333,9 @@ inline bool valid_key_prefix(std::string_view p) noexcept {
 }
 
 inline std::string checked_prefix(std::string prefix) {
-    if (!valid_key_prefix(prefix)) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument("llmcache: key prefix must be 1-64 printable ASCII characters without "
-                                    "':', spaces or glob characters (*?[]\\)");
-#else
-        std::abort();
-#endif
-    }
+    if (!valid_key_prefix(prefix))
+        invalid_argument("llmcache: key prefix must be 1-64 printable ASCII characters without "
+                         "':', spaces or glob characters (*?[]\\)");
     return prefix;
 }
 
@@ -3377,6 +3369,40 @@ std::string make_key(const std::string& prefix, std::string_view algorithm, cons
     return key;
 }
 
+/// What every shipped key policy has in common: the prefix, the normaliser and the four members
+/// of key_policy. `Derived` supplies `algorithm_name()` (the key's algorithm field) and
+/// `digest_into(std::string_view bytes, std::string& hex_out) const`.
+template <class Derived, class Normalizer>
+class KeyPolicyBase {
+public:
+    /// The cache key of a request.
+    std::string key_for(const Request& req) const { return make(req, Part::whole_request); }
+    /// The key of the request's semantic partition (all of it except the last user text).
+    std::string partition_for(const Request& req) const { return make(req, Part::partition); }
+    /// Every key of `scope` starts with this.
+    std::string scope_prefix(std::string_view scope) const {
+        std::string out;
+        append_scope_prefix(out, prefix_, scope);
+        return out;
+    }
+    /// Every key this policy makes starts with this.
+    std::string prefix() const { return prefix_ + ":"; }
+
+protected:
+    KeyPolicyBase(std::string prefix, Normalizer norm)
+        : prefix_(checked_prefix(std::move(prefix))), norm_(norm) {}
+
+private:
+    std::string make(const Request& req, Part part) const {
+        const Derived& self = static_cast<const Derived&>(*this);
+        auto digest = [&self](std::string_view bytes, std::string& out) { self.digest_into(bytes, out); };
+        return make_key(prefix_, self.algorithm_name(), req, norm_, digest, part);
+    }
+
+    std::string prefix_;
+    [[no_unique_address]] Normalizer norm_{};
+};
+
 } // namespace detail
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/key/layout.hpp
@@ -3384,40 +3410,23 @@ LLMCACHE_END_NAMESPACE
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class Xxh3Key {
+class Xxh3Key : public detail::KeyPolicyBase<Xxh3Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<Xxh3Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     static constexpr std::string_view algorithm = "xxh3";
 
-    Xxh3Key() : prefix_("llmcache") {}
-    explicit Xxh3Key(KeyOptions opts, Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {}
-
-    /// The cache key of a request.
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::whole_request);
-    }
-    /// The key of the request's semantic partition (all of it except the last user text).
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::partition);
-    }
-    /// Every key of `scope` starts with this.
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    /// Every key this policy makes starts with this.
-    std::string prefix() const { return prefix_ + ":"; }
+    Xxh3Key() : Base("llmcache", Normalizer{}) {}
+    explicit Xxh3Key(KeyOptions opts, Normalizer norm = {}) : Base(std::move(opts.prefix), norm) {}
 
 private:
-    static void digest(std::string_view bytes, std::string& out) {
+    static constexpr std::string_view algorithm_name() noexcept { return algorithm; }
+    static void digest_into(std::string_view bytes, std::string& out) {
         XXH128_canonical_t canonical;
         XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
         detail::append_hex(out, canonical.digest, sizeof canonical.digest);
     }
-
-    std::string prefix_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE
@@ -4241,21 +4250,25 @@ LLMCACHE_END_NAMESPACE
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class HmacSha256Key {
+class HmacSha256Key : public detail::KeyPolicyBase<HmacSha256Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<HmacSha256Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     /// `secret` should be at least 32 random bytes; shorter secrets are rejected.
     /// `key_id` names the secret in keys: letters, digits, '.', '-' only, at most 16 characters.
     HmacSha256Key(std::string_view secret, std::string_view key_id, KeyOptions opts = {},
                   Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {
+        : Base(std::move(opts.prefix), norm) {
         if (secret.size() < 32)
-            invalid("llmcache: HMAC secret must be at least 32 bytes");
+            detail::invalid_argument("llmcache: HMAC secret must be at least 32 bytes");
         if (key_id.empty() || key_id.size() > 16)
-            invalid("llmcache: HMAC key id must be 1-16 characters");
+            detail::invalid_argument("llmcache: HMAC key id must be 1-16 characters");
         for (char c : key_id)
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                   c == '-'))
-                invalid("llmcache: HMAC key id may contain only letters, digits, '.' and '-'");
+                detail::invalid_argument(
+                    "llmcache: HMAC key id may contain only letters, digits, '.' and '-'");
         algorithm_ = "hmac-";
         algorithm_.append(key_id);
         secret_ = std::make_shared<Secret>(secret);
@@ -4266,25 +4279,10 @@ public:
     static HmacSha256Key from_env(const char* variable, std::string_view key_id, KeyOptions opts = {}) {
         const char* value = std::getenv(variable);
         if (value == nullptr || std::string_view(value).size() < 32)
-            invalid(std::string("llmcache: environment variable ") + variable +
-                    " must hold an HMAC secret of at least 32 bytes");
+            detail::invalid_argument(std::string("llmcache: environment variable ") + variable +
+                                     " must hold an HMAC secret of at least 32 bytes");
         return HmacSha256Key(value, key_id, std::move(opts));
     }
-
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm_, req, norm_, Digest{secret_.get()},
-                                detail::Part::whole_request);
-    }
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm_, req, norm_, Digest{secret_.get()},
-                                detail::Part::partition);
-    }
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    std::string prefix() const { return prefix_ + ":"; }
 
 private:
     struct Secret {
@@ -4294,30 +4292,19 @@ private:
         Secret& operator=(const Secret&) = delete;
         std::string bytes;
     };
-    struct Digest {
-        const Secret* secret;
-        void operator()(std::string_view bytes, std::string& out) const {
-            unsigned char md[EVP_MAX_MD_SIZE];
-            unsigned int len = 0;
-            if (HMAC(EVP_sha256(), secret->bytes.data(), static_cast<int>(secret->bytes.size()),
-                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md, &len) == nullptr)
-                std::abort(); // only fails when libcrypto itself is broken
-            detail::append_hex(out, md, len);
-        }
-    };
-    [[noreturn]] static void invalid(const std::string& what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument(what);
-#else
-        (void)what;
-        std::abort();
-#endif
+
+    std::string_view algorithm_name() const noexcept { return algorithm_; }
+    void digest_into(std::string_view bytes, std::string& out) const {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (HMAC(EVP_sha256(), secret_->bytes.data(), static_cast<int>(secret_->bytes.size()),
+                 reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md, &len) == nullptr)
+            std::abort(); // only fails when libcrypto itself is broken
+        detail::append_hex(out, md, len);
     }
 
-    std::string prefix_;
     std::string algorithm_;
     std::shared_ptr<const Secret> secret_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE
@@ -4335,38 +4322,25 @@ LLMCACHE_END_NAMESPACE
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class Sha256Key {
+class Sha256Key : public detail::KeyPolicyBase<Sha256Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<Sha256Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     static constexpr std::string_view algorithm = "sha256";
 
-    Sha256Key() : prefix_("llmcache") {}
-    explicit Sha256Key(KeyOptions opts, Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {}
-
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::whole_request);
-    }
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::partition);
-    }
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    std::string prefix() const { return prefix_ + ":"; }
+    Sha256Key() : Base("llmcache", Normalizer{}) {}
+    explicit Sha256Key(KeyOptions opts, Normalizer norm = {}) : Base(std::move(opts.prefix), norm) {}
 
 private:
-    static void digest(std::string_view bytes, std::string& out) {
+    static constexpr std::string_view algorithm_name() noexcept { return algorithm; }
+    static void digest_into(std::string_view bytes, std::string& out) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
             std::abort(); // only fails when libcrypto itself is broken (no SHA-256 provider)
         detail::append_hex(out, md, len);
     }
-
-    std::string prefix_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE
@@ -6548,13 +6522,8 @@ public:
     /// password); use make() for a non-throwing construction.
     explicit RedisStore(RedisStoreOptions opts = {}) {
         auto s = build(std::move(opts));
-        if (!s) {
-#if LLMCACHE_HAS_EXCEPTIONS
-            throw std::invalid_argument(s.error().message);
-#else
-            std::abort();
-#endif
-        }
+        if (!s)
+            detail::invalid_argument(s.error().message);
         state_ = std::move(*s);
     }
 
@@ -7916,13 +7885,8 @@ public:
     /// bad URL or TLS file (never with the password in the message); make() does not throw.
     explicit RedisClusterStore(RedisClusterOptions opts = {}) {
         auto s = build(std::move(opts));
-        if (!s) {
-#if LLMCACHE_HAS_EXCEPTIONS
-            throw std::invalid_argument(s.error().message);
-#else
-            std::abort();
-#endif
-        }
+        if (!s)
+            detail::invalid_argument(s.error().message);
         state_ = std::move(*s);
     }
 

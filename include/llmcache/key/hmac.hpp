@@ -19,21 +19,25 @@
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class HmacSha256Key {
+class HmacSha256Key : public detail::KeyPolicyBase<HmacSha256Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<HmacSha256Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     /// `secret` should be at least 32 random bytes; shorter secrets are rejected.
     /// `key_id` names the secret in keys: letters, digits, '.', '-' only, at most 16 characters.
     HmacSha256Key(std::string_view secret, std::string_view key_id, KeyOptions opts = {},
                   Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {
+        : Base(std::move(opts.prefix), norm) {
         if (secret.size() < 32)
-            invalid("llmcache: HMAC secret must be at least 32 bytes");
+            detail::invalid_argument("llmcache: HMAC secret must be at least 32 bytes");
         if (key_id.empty() || key_id.size() > 16)
-            invalid("llmcache: HMAC key id must be 1-16 characters");
+            detail::invalid_argument("llmcache: HMAC key id must be 1-16 characters");
         for (char c : key_id)
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
                   c == '-'))
-                invalid("llmcache: HMAC key id may contain only letters, digits, '.' and '-'");
+                detail::invalid_argument(
+                    "llmcache: HMAC key id may contain only letters, digits, '.' and '-'");
         algorithm_ = "hmac-";
         algorithm_.append(key_id);
         secret_ = std::make_shared<Secret>(secret);
@@ -44,25 +48,10 @@ public:
     static HmacSha256Key from_env(const char* variable, std::string_view key_id, KeyOptions opts = {}) {
         const char* value = std::getenv(variable);
         if (value == nullptr || std::string_view(value).size() < 32)
-            invalid(std::string("llmcache: environment variable ") + variable +
-                    " must hold an HMAC secret of at least 32 bytes");
+            detail::invalid_argument(std::string("llmcache: environment variable ") + variable +
+                                     " must hold an HMAC secret of at least 32 bytes");
         return HmacSha256Key(value, key_id, std::move(opts));
     }
-
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm_, req, norm_, Digest{secret_.get()},
-                                detail::Part::whole_request);
-    }
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm_, req, norm_, Digest{secret_.get()},
-                                detail::Part::partition);
-    }
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    std::string prefix() const { return prefix_ + ":"; }
 
 private:
     struct Secret {
@@ -72,30 +61,19 @@ private:
         Secret& operator=(const Secret&) = delete;
         std::string bytes;
     };
-    struct Digest {
-        const Secret* secret;
-        void operator()(std::string_view bytes, std::string& out) const {
-            unsigned char md[EVP_MAX_MD_SIZE];
-            unsigned int len = 0;
-            if (HMAC(EVP_sha256(), secret->bytes.data(), static_cast<int>(secret->bytes.size()),
-                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md, &len) == nullptr)
-                std::abort(); // only fails when libcrypto itself is broken
-            detail::append_hex(out, md, len);
-        }
-    };
-    [[noreturn]] static void invalid(const std::string& what) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument(what);
-#else
-        (void)what;
-        std::abort();
-#endif
+
+    std::string_view algorithm_name() const noexcept { return algorithm_; }
+    void digest_into(std::string_view bytes, std::string& out) const {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (HMAC(EVP_sha256(), secret_->bytes.data(), static_cast<int>(secret_->bytes.size()),
+                 reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md, &len) == nullptr)
+            std::abort(); // only fails when libcrypto itself is broken
+        detail::append_hex(out, md, len);
     }
 
-    std::string prefix_;
     std::string algorithm_;
     std::shared_ptr<const Secret> secret_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE

@@ -11,10 +11,9 @@
 
 #include "../config.hpp"
 #include "../detail/canonical.hpp"
+#include "../error.hpp"
 #include "../request.hpp"
 
-#include <cstdlib>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -39,14 +38,9 @@ inline bool valid_key_prefix(std::string_view p) noexcept {
 }
 
 inline std::string checked_prefix(std::string prefix) {
-    if (!valid_key_prefix(prefix)) {
-#if LLMCACHE_HAS_EXCEPTIONS
-        throw std::invalid_argument("llmcache: key prefix must be 1-64 printable ASCII characters without "
-                                    "':', spaces or glob characters (*?[]\\)");
-#else
-        std::abort();
-#endif
-    }
+    if (!valid_key_prefix(prefix))
+        invalid_argument("llmcache: key prefix must be 1-64 printable ASCII characters without "
+                         "':', spaces or glob characters (*?[]\\)");
     return prefix;
 }
 
@@ -79,6 +73,40 @@ std::string make_key(const std::string& prefix, std::string_view algorithm, cons
     buf.trim();
     return key;
 }
+
+/// What every shipped key policy has in common: the prefix, the normaliser and the four members
+/// of key_policy. `Derived` supplies `algorithm_name()` (the key's algorithm field) and
+/// `digest_into(std::string_view bytes, std::string& hex_out) const`.
+template <class Derived, class Normalizer>
+class KeyPolicyBase {
+public:
+    /// The cache key of a request.
+    std::string key_for(const Request& req) const { return make(req, Part::whole_request); }
+    /// The key of the request's semantic partition (all of it except the last user text).
+    std::string partition_for(const Request& req) const { return make(req, Part::partition); }
+    /// Every key of `scope` starts with this.
+    std::string scope_prefix(std::string_view scope) const {
+        std::string out;
+        append_scope_prefix(out, prefix_, scope);
+        return out;
+    }
+    /// Every key this policy makes starts with this.
+    std::string prefix() const { return prefix_ + ":"; }
+
+protected:
+    KeyPolicyBase(std::string prefix, Normalizer norm)
+        : prefix_(checked_prefix(std::move(prefix))), norm_(norm) {}
+
+private:
+    std::string make(const Request& req, Part part) const {
+        const Derived& self = static_cast<const Derived&>(*this);
+        auto digest = [&self](std::string_view bytes, std::string& out) { self.digest_into(bytes, out); };
+        return make_key(prefix_, self.algorithm_name(), req, norm_, digest, part);
+    }
+
+    std::string prefix_;
+    [[no_unique_address]] Normalizer norm_{};
+};
 
 } // namespace detail
 LLMCACHE_END_NAMESPACE

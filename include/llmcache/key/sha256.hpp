@@ -13,38 +13,25 @@
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class Sha256Key {
+class Sha256Key : public detail::KeyPolicyBase<Sha256Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<Sha256Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     static constexpr std::string_view algorithm = "sha256";
 
-    Sha256Key() : prefix_("llmcache") {}
-    explicit Sha256Key(KeyOptions opts, Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {}
-
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::whole_request);
-    }
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::partition);
-    }
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    std::string prefix() const { return prefix_ + ":"; }
+    Sha256Key() : Base("llmcache", Normalizer{}) {}
+    explicit Sha256Key(KeyOptions opts, Normalizer norm = {}) : Base(std::move(opts.prefix), norm) {}
 
 private:
-    static void digest(std::string_view bytes, std::string& out) {
+    static constexpr std::string_view algorithm_name() noexcept { return algorithm; }
+    static void digest_into(std::string_view bytes, std::string& out) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
             std::abort(); // only fails when libcrypto itself is broken (no SHA-256 provider)
         detail::append_hex(out, md, len);
     }
-
-    std::string prefix_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE

@@ -13,40 +13,23 @@
 LLMCACHE_BEGIN_NAMESPACE
 
 template <class Normalizer = normalize::None>
-class Xxh3Key {
+class Xxh3Key : public detail::KeyPolicyBase<Xxh3Key<Normalizer>, Normalizer> {
+    using Base = detail::KeyPolicyBase<Xxh3Key<Normalizer>, Normalizer>;
+    friend Base;
+
 public:
     static constexpr std::string_view algorithm = "xxh3";
 
-    Xxh3Key() : prefix_("llmcache") {}
-    explicit Xxh3Key(KeyOptions opts, Normalizer norm = {})
-        : prefix_(detail::checked_prefix(std::move(opts.prefix))), norm_(norm) {}
-
-    /// The cache key of a request.
-    std::string key_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::whole_request);
-    }
-    /// The key of the request's semantic partition (all of it except the last user text).
-    std::string partition_for(const Request& req) const {
-        return detail::make_key(prefix_, algorithm, req, norm_, digest, detail::Part::partition);
-    }
-    /// Every key of `scope` starts with this.
-    std::string scope_prefix(std::string_view scope) const {
-        std::string out;
-        detail::append_scope_prefix(out, prefix_, scope);
-        return out;
-    }
-    /// Every key this policy makes starts with this.
-    std::string prefix() const { return prefix_ + ":"; }
+    Xxh3Key() : Base("llmcache", Normalizer{}) {}
+    explicit Xxh3Key(KeyOptions opts, Normalizer norm = {}) : Base(std::move(opts.prefix), norm) {}
 
 private:
-    static void digest(std::string_view bytes, std::string& out) {
+    static constexpr std::string_view algorithm_name() noexcept { return algorithm; }
+    static void digest_into(std::string_view bytes, std::string& out) {
         XXH128_canonical_t canonical;
         XXH128_canonicalFromHash(&canonical, XXH3_128bits(bytes.data(), bytes.size()));
         detail::append_hex(out, canonical.digest, sizeof canonical.digest);
     }
-
-    std::string prefix_;
-    [[no_unique_address]] Normalizer norm_{};
 };
 
 LLMCACHE_END_NAMESPACE

@@ -174,13 +174,8 @@ public:
     /// password); use make() for a non-throwing construction.
     explicit RedisStore(RedisStoreOptions opts = {}) {
         auto s = build(std::move(opts));
-        if (!s) {
-#if LLMCACHE_HAS_EXCEPTIONS
-            throw std::invalid_argument(s.error().message);
-#else
-            std::abort();
-#endif
-        }
+        if (!s)
+            detail::invalid_argument(s.error().message);
         state_ = std::move(*s);
     }
 

@@ -127,13 +127,8 @@ public:
     /// bad URL or TLS file (never with the password in the message); make() does not throw.
     explicit RedisClusterStore(RedisClusterOptions opts = {}) {
         auto s = build(std::move(opts));
-        if (!s) {
-#if LLMCACHE_HAS_EXCEPTIONS
-            throw std::invalid_argument(s.error().message);
-#else
-            std::abort();
-#endif
-        }
+        if (!s)
+            detail::invalid_argument(s.error().message);
         state_ = std::move(*s);
     }
 

@@ -224,3 +224,28 @@ TEST_CASE("store budget: scopes nest without extending, pauses move the deadline
     }
     CHECK_FALSE(budget::active());
 }
+
+TEST_CASE("store budget: an in-process store is never cut off", "[budget]") {
+    static_assert(in_process_store<MemoryStore>);
+    static_assert(!in_process_store<SlowStore>);
+    Model model;
+    Cache memory_cache{Xxh3Key{}, MemoryStore{}, ExactOnly{}, ttl::None{}, CallableBackend{model}};
+    BudgetCache slow_cache(Xxh3Key<>{}, SlowStore{}, ExactOnly{}, ttl::None{}, CallableBackend<Model>{model},
+                           Records{});
+    const Request req = Request::chat("claude-haiku-4-5", "When are you open?");
+    REQUIRE(memory_cache.invoke(req));
+    REQUIRE(slow_cache.invoke(req));
+
+    // An enclosing budget that is already spent: the network store skips its read, the
+    // in-process store still answers from memory.
+    detail::store_budget::Scope spent(1ms, Clock::now() - 1s);
+    auto from_memory = memory_cache.invoke(req);
+    REQUIRE(from_memory);
+    CHECK(from_memory->cache_hit);
+    CHECK(memory_cache.stats().budget_exhausted == 0);
+
+    auto from_slow = slow_cache.invoke(req);
+    REQUIRE(from_slow);
+    CHECK_FALSE(from_slow->cache_hit);
+    CHECK(slow_cache.stats().budget_exhausted > 0);
+}

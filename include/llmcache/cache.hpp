@@ -314,6 +314,8 @@ private:
     /// True (and counted) when the call's store budget is used up: the store operation the
     /// caller was about to make is skipped.
     bool budget_gone(Record& rec) noexcept {
+        if constexpr (in_process_store<Store>)
+            return false; // never blocks on I/O: spare the hit path the clock read
         if (!detail::store_budget::exhausted())
             return false;
         counters_.add(detail::Counter::budget_exhausted);

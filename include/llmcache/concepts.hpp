@@ -63,6 +63,7 @@ concept partitioning_key_policy = key_policy<K> && requires(const K& k, const Re
 //   s.get_many(keys)           -> std::vector<StoreValue>   (fallback: get in a loop)
 //   s.put_many(items)          -> Result<std::size_t>       (fallback: put in a loop)
 //   S::max_ttl                 static constexpr milliseconds; the longest TTL the store accepts
+//   S::in_process              static constexpr bool; true: never waits on I/O (no store budget)
 template <class S>
 concept store_has_get = requires(S& s, std::string_view key) {
     { s.get(key) }
@@ -118,6 +119,13 @@ concept leasing_store = store_policy<S> &&
     noexcept->std::same_as<Result<std::optional<std::string>>>;
     { s.release_lease(key, token) }
     noexcept->std::same_as<Result<void>>;
+};
+
+/// A store whose operations never wait on I/O (S::in_process is true), such as MemoryStore: the
+/// Cache does not spend clock reads on CacheOptions::store_budget for it.
+template <class S>
+concept in_process_store = store_policy<S> && requires {
+    requires S::in_process;
 };
 
 // ---------------------------------------------------------------------------------------------

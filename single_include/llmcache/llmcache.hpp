@@ -854,6 +854,7 @@ concept partitioning_key_policy = key_policy<K> && requires(const K& k, const Re
 //   s.get_many(keys)           -> std::vector<StoreValue>   (fallback: get in a loop)
 //   s.put_many(items)          -> Result<std::size_t>       (fallback: put in a loop)
 //   S::max_ttl                 static constexpr milliseconds; the longest TTL the store accepts
+//   S::in_process              static constexpr bool; true: never waits on I/O (no store budget)
 template <class S>
 concept store_has_get = requires(S& s, std::string_view key) {
     { s.get(key) }
@@ -909,6 +910,13 @@ concept leasing_store = store_policy<S> &&
     noexcept->std::same_as<Result<std::optional<std::string>>>;
     { s.release_lease(key, token) }
     noexcept->std::same_as<Result<void>>;
+};
+
+/// A store whose operations never wait on I/O (S::in_process is true), such as MemoryStore: the
+/// Cache does not spend clock reads on CacheOptions::store_budget for it.
+template <class S>
+concept in_process_store = store_policy<S> && requires {
+    requires S::in_process;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -2431,6 +2439,8 @@ private:
     /// True (and counted) when the call's store budget is used up: the store operation the
     /// caller was about to make is skipped.
     bool budget_gone(Record& rec) noexcept {
+        if constexpr (in_process_store<Store>)
+            return false; // never blocks on I/O: spare the hit path the clock read
         if (!detail::store_budget::exhausted())
             return false;
         counters_.add(detail::Counter::budget_exhausted);
@@ -3930,6 +3940,8 @@ struct MemoryStoreStats {
 class MemoryStore {
 public:
     static constexpr std::chrono::milliseconds max_ttl = ttl::limit;
+    /// Operations never wait on I/O, so the Cache's per-call store budget does not apply.
+    static constexpr bool in_process = true;
     /// Bytes charged per entry on top of key and value (list node, map slot, bookkeeping).
     static constexpr std::size_t per_entry_overhead = 96;
 

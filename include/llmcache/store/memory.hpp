@@ -50,6 +50,8 @@ struct MemoryStoreStats {
 class MemoryStore {
 public:
     static constexpr std::chrono::milliseconds max_ttl = ttl::limit;
+    /// Operations never wait on I/O, so the Cache's per-call store budget does not apply.
+    static constexpr bool in_process = true;
     /// Bytes charged per entry on top of key and value (list node, map slot, bookkeeping).
     static constexpr std::size_t per_entry_overhead = 96;
 

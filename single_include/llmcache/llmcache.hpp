@@ -6417,6 +6417,130 @@ private:
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/pool.hpp
+// begin of file: llmcache/detail/redis/replies.hpp
+// Reading replies and scanning keys, shared by RedisStore and RedisClusterStore.
+//
+// The two stores differ only in what an error reply means to them (the cluster store also reads
+// MOVED/ASK out of it), so each passes its own `on_error(const redisReply&)` returning the Fault.
+
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+/// A reply of a type the command cannot return: the connection is out of step and is poisoned
+/// (closed on release) because we no longer know where the next reply starts.
+inline unexpected<Fault> protocol_fault(Connection& c, std::string_view cmd) {
+    c.poison();
+    return fault(Failure::protocol, ErrorCode::store_unavailable,
+                 c.what("unexpected reply type to " + std::string(cmd)));
+}
+
+/// A bulk string (a value) or nil (a miss).
+template <class OnError>
+IoResult<std::optional<std::string>> string_or_nil(Connection& c, const redisReply& r, std::string_view cmd,
+                                                   OnError&& on_error) {
+    switch (r.type) {
+    case REDIS_REPLY_STRING:
+        return std::optional<std::string>(std::in_place, r.str, r.len);
+    case REDIS_REPLY_NIL:
+        return std::optional<std::string>{};
+    case REDIS_REPLY_ERROR:
+        return on_error(r);
+    default:
+        return protocol_fault(c, cmd);
+    }
+}
+
+/// A status reply (+OK); nil means the command was not performed (e.g. SET XX on a missing key).
+template <class OnError>
+IoResult<bool> expect_ok(Connection& c, const redisReply& r, std::string_view cmd, OnError&& on_error) {
+    if (r.type == REDIS_REPLY_STATUS)
+        return true;
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type == REDIS_REPLY_NIL)
+        return fault(Failure::other_reply, ErrorCode::store_rejected,
+                     c.what(std::string(cmd) + " was not performed"));
+    return protocol_fault(c, cmd);
+}
+
+template <class OnError>
+IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view cmd, OnError&& on_error) {
+    if (r.type == REDIS_REPLY_INTEGER)
+        return r.integer;
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    return protocol_fault(c, cmd);
+}
+
+/// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
+inline std::string scan_match_pattern(std::string_view prefix) {
+    std::string p;
+    p.reserve(prefix.size() + 8);
+    for (char ch : prefix) {
+        if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
+            p += '\\';
+        p += ch;
+    }
+    p += '*';
+    return p;
+}
+
+/// SCAN one server for keys starting with `prefix`, calling page(keys, deadline) for each
+/// non-empty page. Bounded by `bulk_timeout` as a whole and `command_timeout` per round trip.
+template <class OnError, class Page>
+IoResult<void> scan_prefix(Connection& c, std::string_view prefix, std::chrono::milliseconds command_timeout,
+                           std::chrono::milliseconds bulk_timeout, std::size_t scan_count, OnError&& on_error,
+                           Page&& page) {
+    const auto bulk_deadline = Clock::now() + bulk_timeout;
+    auto deadline = [&] { return std::min(Clock::now() + command_timeout, bulk_deadline); };
+    const std::string pattern = scan_match_pattern(prefix);
+    const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, scan_count)));
+    std::string cursor = "0";
+    std::vector<std::string_view> keys;
+    for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
+        auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
+        if (!r)
+            return unexpected<Fault>(std::move(r).error());
+        const redisReply& reply = **r;
+        if (reply.type == REDIS_REPLY_ERROR)
+            return on_error(reply);
+        if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+            reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
+            return protocol_fault(c, "SCAN");
+        keys.clear();
+        const redisReply& list = *reply.element[1];
+        for (std::size_t i = 0; i < list.elements; ++i) {
+            if (list.element[i]->type != REDIS_REPLY_STRING)
+                return protocol_fault(c, "SCAN");
+            const std::string_view k = reply_text(*list.element[i]);
+            if (k.starts_with(prefix)) // MATCH already did this; belt and braces
+                keys.push_back(k);
+        }
+        if (!keys.empty())
+            if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
+                return p;
+        cursor.assign(reply_text(*reply.element[0]));
+        if (cursor == "0")
+            return {};
+        if (Clock::now() >= bulk_deadline)
+            return fault(Failure::timeout, ErrorCode::store_timeout,
+                         c.what("SCAN did not finish within bulk_timeout"));
+    }
+    return fault(Failure::timeout, ErrorCode::store_timeout, c.what("SCAN did not finish"));
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/replies.hpp
 
 #include <algorithm>
 #include <array>
@@ -7104,52 +7228,19 @@ private:
         return detail::redis::fault(kind, ErrorCode::store_rejected, std::move(text));
     }
     static unexpected<Fault> protocol_fault(Conn& c, std::string_view cmd) {
-        c.poison(); // we no longer know where the next reply starts
-        return detail::redis::fault(Failure::protocol, ErrorCode::store_unavailable,
-                                    c.what("unexpected reply type to " + std::string(cmd)));
+        return detail::redis::protocol_fault(c, cmd);
     }
     static IoResult<std::optional<std::string>> string_or_nil(Conn& c, const redisReply& r,
                                                               std::string_view cmd) {
-        switch (r.type) {
-        case REDIS_REPLY_STRING:
-            return std::optional<std::string>(std::in_place, r.str, r.len);
-        case REDIS_REPLY_NIL:
-            return std::optional<std::string>{};
-        case REDIS_REPLY_ERROR:
-            return reply_fault(c, r, cmd);
-        default:
-            return protocol_fault(c, cmd);
-        }
+        return detail::redis::string_or_nil(c, r, cmd,
+                                            [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
     static IoResult<bool> expect_ok(Conn& c, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_STATUS)
-            return true;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, r, cmd);
-        if (r.type == REDIS_REPLY_NIL)
-            return detail::redis::fault(Failure::other_reply, ErrorCode::store_rejected,
-                                        c.what(std::string(cmd) + " was not performed"));
-        return protocol_fault(c, cmd);
+        return detail::redis::expect_ok(c, r, cmd,
+                                        [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_INTEGER)
-            return r.integer;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, r, cmd);
-        return protocol_fault(c, cmd);
-    }
-
-    /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
-    static std::string match_pattern(std::string_view prefix) {
-        std::string p;
-        p.reserve(prefix.size() + 8);
-        for (char ch : prefix) {
-            if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
-                p += '\\';
-            p += ch;
-        }
-        p += '*';
-        return p;
+        return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
@@ -7157,43 +7248,9 @@ private:
     template <class Page>
     IoResult<void> scan(Conn& c, std::string_view prefix, Page&& page) {
         const State& st = *state_;
-        const auto bulk_deadline = Clock::now() + st.opts.bulk_timeout;
-        auto deadline = [&] { return std::min(Clock::now() + st.opts.command_timeout, bulk_deadline); };
-        const std::string pattern = match_pattern(prefix);
-        const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, st.opts.scan_count)));
-        std::string cursor = "0";
-        std::vector<std::string_view> keys;
-        for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
-            auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
-            if (!r)
-                return unexpected<Fault>(std::move(r).error());
-            const redisReply& reply = **r;
-            if (reply.type == REDIS_REPLY_ERROR)
-                return reply_fault(c, reply, "SCAN");
-            if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
-                reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
-                return protocol_fault(c, "SCAN");
-            keys.clear();
-            const redisReply& list = *reply.element[1];
-            for (std::size_t i = 0; i < list.elements; ++i) {
-                if (list.element[i]->type != REDIS_REPLY_STRING)
-                    return protocol_fault(c, "SCAN");
-                const std::string_view k = detail::redis::reply_text(*list.element[i]);
-                if (k.starts_with(prefix)) // MATCH already did this; belt and braces
-                    keys.push_back(k);
-            }
-            if (!keys.empty())
-                if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
-                    return p;
-            cursor.assign(detail::redis::reply_text(*reply.element[0]));
-            if (cursor == "0")
-                return {};
-            if (Clock::now() >= bulk_deadline)
-                return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                            c.what("SCAN did not finish within bulk_timeout"));
-        }
-        return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                    c.what("SCAN did not finish"));
+        return detail::redis::scan_prefix(
+            c, prefix, st.opts.command_timeout, st.opts.bulk_timeout, st.opts.scan_count,
+            [&](const redisReply& e) { return reply_fault(c, e, "SCAN"); }, std::forward<Page>(page));
     }
 
     // --- the common path of every operation ------------------------------------------------
@@ -8949,94 +9006,30 @@ private:
                                     c.what(std::string(cmd) + " refused: " + msg));
     }
     static unexpected<Fault> protocol_fault(Conn& c, std::string_view cmd) {
-        c.poison();
-        return detail::redis::fault(Failure::protocol, ErrorCode::store_unavailable,
-                                    c.what("unexpected reply type to " + std::string(cmd)));
+        return detail::redis::protocol_fault(c, cmd);
     }
     static IoResult<std::optional<std::string>> string_or_nil(Conn& c, Attempt* a, const redisReply& r,
                                                               std::string_view cmd) {
-        switch (r.type) {
-        case REDIS_REPLY_STRING:
-            return std::optional<std::string>(std::in_place, r.str, r.len);
-        case REDIS_REPLY_NIL:
-            return std::optional<std::string>{};
-        case REDIS_REPLY_ERROR:
-            return reply_fault(c, a, r, cmd);
-        default:
-            return protocol_fault(c, cmd);
-        }
+        return detail::redis::string_or_nil(c, r, cmd,
+                                            [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
     static IoResult<bool> expect_ok(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_STATUS)
-            return true;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, a, r, cmd);
-        if (r.type == REDIS_REPLY_NIL)
-            return detail::redis::fault(Failure::other_reply, ErrorCode::store_rejected,
-                                        c.what(std::string(cmd) + " was not performed"));
-        return protocol_fault(c, cmd);
+        return detail::redis::expect_ok(c, r, cmd,
+                                        [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
     static IoResult<long long> integer(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_INTEGER)
-            return r.integer;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, a, r, cmd);
-        return protocol_fault(c, cmd);
-    }
-
-    static std::string match_pattern(std::string_view prefix) {
-        std::string p;
-        p.reserve(prefix.size() + 8);
-        for (char ch : prefix) {
-            if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
-                p += '\\';
-            p += ch;
-        }
-        p += '*';
-        return p;
+        return detail::redis::integer(c, r, cmd,
+                                      [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.
     template <class Page>
     IoResult<void> scan(Conn& c, std::string_view prefix, Page&& page) {
         const State& st = *state_;
-        const auto bulk_deadline = Clock::now() + st.opts.bulk_timeout;
-        auto deadline = [&] { return std::min(Clock::now() + st.opts.command_timeout, bulk_deadline); };
-        const std::string pattern = match_pattern(prefix);
-        const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, st.opts.scan_count)));
-        std::string cursor = "0";
-        std::vector<std::string_view> keys;
-        for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
-            auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
-            if (!r)
-                return unexpected<Fault>(std::move(r).error());
-            const redisReply& reply = **r;
-            if (reply.type == REDIS_REPLY_ERROR)
-                return reply_fault(c, nullptr, reply, "SCAN");
-            if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
-                reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
-                return protocol_fault(c, "SCAN");
-            keys.clear();
-            const redisReply& list = *reply.element[1];
-            for (std::size_t i = 0; i < list.elements; ++i) {
-                if (list.element[i]->type != REDIS_REPLY_STRING)
-                    return protocol_fault(c, "SCAN");
-                const std::string_view k = detail::redis::reply_text(*list.element[i]);
-                if (k.starts_with(prefix))
-                    keys.push_back(k);
-            }
-            if (!keys.empty())
-                if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
-                    return p;
-            cursor.assign(detail::redis::reply_text(*reply.element[0]));
-            if (cursor == "0")
-                return {};
-            if (Clock::now() >= bulk_deadline)
-                return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                            c.what("SCAN did not finish within bulk_timeout"));
-        }
-        return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                    c.what("SCAN did not finish"));
+        return detail::redis::scan_prefix(
+            c, prefix, st.opts.command_timeout, st.opts.bulk_timeout, st.opts.scan_count,
+            [&](const redisReply& e) { return reply_fault(c, nullptr, e, "SCAN"); },
+            std::forward<Page>(page));
     }
 
     // --- outcomes ---------------------------------------------------------------------------

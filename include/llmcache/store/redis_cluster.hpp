@@ -41,6 +41,7 @@
 #include "../detail/redis/crc16.hpp"
 #include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
+#include "../detail/redis/replies.hpp"
 #include "../detail/redis/slot_map.hpp"
 #include "../detail/redis/url.hpp"
 #include "../detail/store_budget.hpp"
@@ -1179,94 +1180,30 @@ private:
                                     c.what(std::string(cmd) + " refused: " + msg));
     }
     static unexpected<Fault> protocol_fault(Conn& c, std::string_view cmd) {
-        c.poison();
-        return detail::redis::fault(Failure::protocol, ErrorCode::store_unavailable,
-                                    c.what("unexpected reply type to " + std::string(cmd)));
+        return detail::redis::protocol_fault(c, cmd);
     }
     static IoResult<std::optional<std::string>> string_or_nil(Conn& c, Attempt* a, const redisReply& r,
                                                               std::string_view cmd) {
-        switch (r.type) {
-        case REDIS_REPLY_STRING:
-            return std::optional<std::string>(std::in_place, r.str, r.len);
-        case REDIS_REPLY_NIL:
-            return std::optional<std::string>{};
-        case REDIS_REPLY_ERROR:
-            return reply_fault(c, a, r, cmd);
-        default:
-            return protocol_fault(c, cmd);
-        }
+        return detail::redis::string_or_nil(c, r, cmd,
+                                            [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
     static IoResult<bool> expect_ok(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_STATUS)
-            return true;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, a, r, cmd);
-        if (r.type == REDIS_REPLY_NIL)
-            return detail::redis::fault(Failure::other_reply, ErrorCode::store_rejected,
-                                        c.what(std::string(cmd) + " was not performed"));
-        return protocol_fault(c, cmd);
+        return detail::redis::expect_ok(c, r, cmd,
+                                        [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
     static IoResult<long long> integer(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
-        if (r.type == REDIS_REPLY_INTEGER)
-            return r.integer;
-        if (r.type == REDIS_REPLY_ERROR)
-            return reply_fault(c, a, r, cmd);
-        return protocol_fault(c, cmd);
-    }
-
-    static std::string match_pattern(std::string_view prefix) {
-        std::string p;
-        p.reserve(prefix.size() + 8);
-        for (char ch : prefix) {
-            if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
-                p += '\\';
-            p += ch;
-        }
-        p += '*';
-        return p;
+        return detail::redis::integer(c, r, cmd,
+                                      [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.
     template <class Page>
     IoResult<void> scan(Conn& c, std::string_view prefix, Page&& page) {
         const State& st = *state_;
-        const auto bulk_deadline = Clock::now() + st.opts.bulk_timeout;
-        auto deadline = [&] { return std::min(Clock::now() + st.opts.command_timeout, bulk_deadline); };
-        const std::string pattern = match_pattern(prefix);
-        const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, st.opts.scan_count)));
-        std::string cursor = "0";
-        std::vector<std::string_view> keys;
-        for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
-            auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
-            if (!r)
-                return unexpected<Fault>(std::move(r).error());
-            const redisReply& reply = **r;
-            if (reply.type == REDIS_REPLY_ERROR)
-                return reply_fault(c, nullptr, reply, "SCAN");
-            if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
-                reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
-                return protocol_fault(c, "SCAN");
-            keys.clear();
-            const redisReply& list = *reply.element[1];
-            for (std::size_t i = 0; i < list.elements; ++i) {
-                if (list.element[i]->type != REDIS_REPLY_STRING)
-                    return protocol_fault(c, "SCAN");
-                const std::string_view k = detail::redis::reply_text(*list.element[i]);
-                if (k.starts_with(prefix))
-                    keys.push_back(k);
-            }
-            if (!keys.empty())
-                if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
-                    return p;
-            cursor.assign(detail::redis::reply_text(*reply.element[0]));
-            if (cursor == "0")
-                return {};
-            if (Clock::now() >= bulk_deadline)
-                return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                            c.what("SCAN did not finish within bulk_timeout"));
-        }
-        return detail::redis::fault(Failure::timeout, ErrorCode::store_timeout,
-                                    c.what("SCAN did not finish"));
+        return detail::redis::scan_prefix(
+            c, prefix, st.opts.command_timeout, st.opts.bulk_timeout, st.opts.scan_count,
+            [&](const redisReply& e) { return reply_fault(c, nullptr, e, "SCAN"); },
+            std::forward<Page>(page));
     }
 
     // --- outcomes ---------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+// Reading replies and scanning keys, shared by RedisStore and RedisClusterStore.
+//
+// The two stores differ only in what an error reply means to them (the cluster store also reads
+// MOVED/ASK out of it), so each passes its own `on_error(const redisReply&)` returning the Fault.
+#pragma once
+
+#include "../../config.hpp"
+#include "connection.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+/// A reply of a type the command cannot return: the connection is out of step and is poisoned
+/// (closed on release) because we no longer know where the next reply starts.
+inline unexpected<Fault> protocol_fault(Connection& c, std::string_view cmd) {
+    c.poison();
+    return fault(Failure::protocol, ErrorCode::store_unavailable,
+                 c.what("unexpected reply type to " + std::string(cmd)));
+}
+
+/// A bulk string (a value) or nil (a miss).
+template <class OnError>
+IoResult<std::optional<std::string>> string_or_nil(Connection& c, const redisReply& r, std::string_view cmd,
+                                                   OnError&& on_error) {
+    switch (r.type) {
+    case REDIS_REPLY_STRING:
+        return std::optional<std::string>(std::in_place, r.str, r.len);
+    case REDIS_REPLY_NIL:
+        return std::optional<std::string>{};
+    case REDIS_REPLY_ERROR:
+        return on_error(r);
+    default:
+        return protocol_fault(c, cmd);
+    }
+}
+
+/// A status reply (+OK); nil means the command was not performed (e.g. SET XX on a missing key).
+template <class OnError>
+IoResult<bool> expect_ok(Connection& c, const redisReply& r, std::string_view cmd, OnError&& on_error) {
+    if (r.type == REDIS_REPLY_STATUS)
+        return true;
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type == REDIS_REPLY_NIL)
+        return fault(Failure::other_reply, ErrorCode::store_rejected,
+                     c.what(std::string(cmd) + " was not performed"));
+    return protocol_fault(c, cmd);
+}
+
+template <class OnError>
+IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view cmd, OnError&& on_error) {
+    if (r.type == REDIS_REPLY_INTEGER)
+        return r.integer;
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    return protocol_fault(c, cmd);
+}
+
+/// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
+inline std::string scan_match_pattern(std::string_view prefix) {
+    std::string p;
+    p.reserve(prefix.size() + 8);
+    for (char ch : prefix) {
+        if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
+            p += '\\';
+        p += ch;
+    }
+    p += '*';
+    return p;
+}
+
+/// SCAN one server for keys starting with `prefix`, calling page(keys, deadline) for each
+/// non-empty page. Bounded by `bulk_timeout` as a whole and `command_timeout` per round trip.
+template <class OnError, class Page>
+IoResult<void> scan_prefix(Connection& c, std::string_view prefix, std::chrono::milliseconds command_timeout,
+                           std::chrono::milliseconds bulk_timeout, std::size_t scan_count, OnError&& on_error,
+                           Page&& page) {
+    const auto bulk_deadline = Clock::now() + bulk_timeout;
+    auto deadline = [&] { return std::min(Clock::now() + command_timeout, bulk_deadline); };
+    const std::string pattern = scan_match_pattern(prefix);
+    const DecimalArg count(static_cast<long long>(std::max<std::size_t>(1, scan_count)));
+    std::string cursor = "0";
+    std::vector<std::string_view> keys;
+    for (std::size_t round = 0; round < (std::size_t{1} << 32); ++round) {
+        auto r = c.command({"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()}, deadline());
+        if (!r)
+            return unexpected<Fault>(std::move(r).error());
+        const redisReply& reply = **r;
+        if (reply.type == REDIS_REPLY_ERROR)
+            return on_error(reply);
+        if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 ||
+            reply.element[0]->type != REDIS_REPLY_STRING || reply.element[1]->type != REDIS_REPLY_ARRAY)
+            return protocol_fault(c, "SCAN");
+        keys.clear();
+        const redisReply& list = *reply.element[1];
+        for (std::size_t i = 0; i < list.elements; ++i) {
+            if (list.element[i]->type != REDIS_REPLY_STRING)
+                return protocol_fault(c, "SCAN");
+            const std::string_view k = reply_text(*list.element[i]);
+            if (k.starts_with(prefix)) // MATCH already did this; belt and braces
+                keys.push_back(k);
+        }
+        if (!keys.empty())
+            if (auto p = page(std::span<const std::string_view>(keys), deadline()); !p)
+                return p;
+        cursor.assign(reply_text(*reply.element[0]));
+        if (cursor == "0")
+            return {};
+        if (Clock::now() >= bulk_deadline)
+            return fault(Failure::timeout, ErrorCode::store_timeout,
+                         c.what("SCAN did not finish within bulk_timeout"));
+    }
+    return fault(Failure::timeout, ErrorCode::store_timeout, c.what("SCAN did not finish"));
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE

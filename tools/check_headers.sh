@@ -11,7 +11,7 @@ count=0
 while IFS= read -r header; do
     count=$((count + 1))
     printf '#include <%s>\n' "$header" >"$tmp/tu.cpp"
-    if ! "$cxx" -std=c++20 -Iinclude -DLLMCACHE_WITH_OPENSSL=1 -DLLMCACHE_WITH_HIREDIS=1 -fsyntax-only \
+    if ! "$cxx" -std=c++20 -Iinclude -DLLMCACHE_WITH_OPENSSL=1 -DLLMCACHE_WITH_HIREDIS=1 -DLLMCACHE_WITH_CURL=1 -fsyntax-only \
         "$tmp/tu.cpp" 2>"$tmp/err"; then
         echo "check_headers: $header does not compile on its own:" >&2
         head -n 20 "$tmp/err" >&2

@@ -10,10 +10,10 @@
 set -euo pipefail
 
 case "${1:-}" in
-demo) packages=(g++ cmake ninja-build libxxhash-dev libssl-dev libhiredis-dev redis-server) ;;
+demo) packages=(g++ cmake ninja-build pkg-config libxxhash-dev libssl-dev libhiredis-dev libcurl4-openssl-dev libsimdjson-dev redis-server) ;;
 test)
     packages=(g++ clang cmake ninja-build python3 pkg-config libxxhash-dev libssl-dev libhiredis-dev
-        catch2 libbenchmark-dev redis-server redis-sentinel redis-tools openssl)
+        libcurl4-openssl-dev libsimdjson-dev libhnswlib-dev catch2 libbenchmark-dev redis-server redis-sentinel redis-tools openssl)
     ;;
 *)
     echo "usage: tools/install_deps.sh demo|test" >&2

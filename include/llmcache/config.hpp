@@ -26,6 +26,12 @@
 #define LLMCACHE_WITH_HIREDIS 0
 #endif
 
+// The HTTP components (Anthropic / OpenAI backends, embeddings client, UpstashRestStore) need
+// libcurl and simdjson.
+#ifndef LLMCACHE_WITH_CURL
+#define LLMCACHE_WITH_CURL 0
+#endif
+
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define LLMCACHE_HAS_EXCEPTIONS 1
 #else
@@ -34,11 +40,11 @@
 
 // Everything lives in an inline namespace named after the version and the options that change
 // layout, so translation units built with different settings cannot silently link together.
-#define LLMCACHE_ABI_CONCAT_(a, b, c, d) v##a##_##b##_o##c##_r##d
-#define LLMCACHE_ABI_NAME_(a, b, c, d) LLMCACHE_ABI_CONCAT_(a, b, c, d)
+#define LLMCACHE_ABI_CONCAT_(a, b, c, d, e) v##a##_##b##_o##c##_r##d##_h##e
+#define LLMCACHE_ABI_NAME_(a, b, c, d, e) LLMCACHE_ABI_CONCAT_(a, b, c, d, e)
 #define LLMCACHE_ABI_NAMESPACE                                                                               \
     LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL,                \
-                       LLMCACHE_WITH_HIREDIS)
+                       LLMCACHE_WITH_HIREDIS, LLMCACHE_WITH_CURL)
 
 #define LLMCACHE_BEGIN_NAMESPACE                                                                             \
     namespace llmcache {                                                                                     \

@@ -7,6 +7,8 @@
 // llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
+//   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
+//                           simdjson)
 #pragma once
 
 #include "config.hpp"

@@ -10,6 +10,8 @@
 // llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
+//   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
+//                           simdjson)
 #pragma once
 
 // begin of file: llmcache/config.hpp
@@ -40,6 +42,12 @@
 #define LLMCACHE_WITH_HIREDIS 0
 #endif
 
+// The HTTP components (Anthropic / OpenAI backends, embeddings client, UpstashRestStore) need
+// libcurl and simdjson.
+#ifndef LLMCACHE_WITH_CURL
+#define LLMCACHE_WITH_CURL 0
+#endif
+
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #define LLMCACHE_HAS_EXCEPTIONS 1
 #else
@@ -48,11 +56,11 @@
 
 // Everything lives in an inline namespace named after the version and the options that change
 // layout, so translation units built with different settings cannot silently link together.
-#define LLMCACHE_ABI_CONCAT_(a, b, c, d) v##a##_##b##_o##c##_r##d
-#define LLMCACHE_ABI_NAME_(a, b, c, d) LLMCACHE_ABI_CONCAT_(a, b, c, d)
+#define LLMCACHE_ABI_CONCAT_(a, b, c, d, e) v##a##_##b##_o##c##_r##d##_h##e
+#define LLMCACHE_ABI_NAME_(a, b, c, d, e) LLMCACHE_ABI_CONCAT_(a, b, c, d, e)
 #define LLMCACHE_ABI_NAMESPACE                                                                               \
     LLMCACHE_ABI_NAME_(LLMCACHE_VERSION_MAJOR, LLMCACHE_VERSION_MINOR, LLMCACHE_WITH_OPENSSL,                \
-                       LLMCACHE_WITH_HIREDIS)
+                       LLMCACHE_WITH_HIREDIS, LLMCACHE_WITH_CURL)
 
 #define LLMCACHE_BEGIN_NAMESPACE                                                                             \
     namespace llmcache {                                                                                     \

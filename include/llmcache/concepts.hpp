@@ -18,6 +18,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -119,6 +120,33 @@ concept leasing_store = store_policy<S> &&
     noexcept->std::same_as<Result<std::optional<std::string>>>;
     { s.release_lease(key, token) }
     noexcept->std::same_as<Result<void>>;
+};
+
+/// A store with ordered indexes (a Redis sorted set per index key), which semantic policies use to
+/// find the vectors of a partition, and the ones added since they last looked, without scanning
+/// the keyspace. An index key lives under the same prefixes as entries, so clear_prefix removes it.
+///   s.index_add(index, member, score)          -> Result<void>   add or re-score (ZADD)
+///   s.index_range(index, min_score, offset, count)
+///                                              -> Result<std::vector<IndexMember>>  members with
+///                                                 score >= min_score, by ascending score, then
+///                                                 member; `count` at most (ZRANGEBYSCORE ...
+///                                                 WITHSCORES LIMIT offset count)
+///   s.index_remove(index, members)             -> Result<std::size_t>  how many were removed (ZREM)
+///   s.index_trim(index, max_score)             -> Result<std::size_t>  removes every member with
+///                                                 score <= max_score (ZREMRANGEBYSCORE -inf max)
+/// A missing index is an empty one. All noexcept.
+template <class S>
+concept indexing_store = store_policy<S> &&
+    requires(S& s, std::string_view index, std::string_view member, std::int64_t score, std::size_t n,
+             std::span<const std::string_view> members) {
+    { s.index_add(index, member, score) }
+    noexcept->std::same_as<Result<void>>;
+    { s.index_range(index, score, n, n) }
+    noexcept->std::same_as<Result<std::vector<IndexMember>>>;
+    { s.index_remove(index, members) }
+    noexcept->std::same_as<Result<std::size_t>>;
+    { s.index_trim(index, score) }
+    noexcept->std::same_as<Result<std::size_t>>;
 };
 
 /// A store whose operations never wait on I/O (S::in_process is true), such as MemoryStore: the

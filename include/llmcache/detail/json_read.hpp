@@ -95,9 +95,11 @@ inline bool to_value(simdjson::ondemand::value v, Value& out, int depth) noexcep
     if (v.type().get(type) != simdjson::SUCCESS)
         return false;
     switch (type) {
-    case simdjson::ondemand::json_type::null:
+    case simdjson::ondemand::json_type::null: {
         out.kind = Value::Kind::null;
-        return v.is_null();
+        bool is_null = false;
+        return v.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+    }
     case simdjson::ondemand::json_type::boolean:
         out.kind = Value::Kind::boolean;
         return v.get_bool().get(out.boolean) == simdjson::SUCCESS;

@@ -35,6 +35,10 @@
 #include "store/memory.hpp"
 #include "ttl.hpp"
 
+// Standard library only; used by RedisStore and UpstashRestStore (two conditional blocks below),
+// so the single header must carry it outside both.
+#include "detail/redis/lease.hpp"
+
 #if LLMCACHE_WITH_OPENSSL
 #include "key/hmac.hpp"
 #include "key/sha256.hpp"
@@ -47,6 +51,7 @@
 
 #if LLMCACHE_WITH_CURL
 #include "detail/http/client.hpp"
+#include "store/upstash.hpp"
 #endif
 
 LLMCACHE_BEGIN_NAMESPACE

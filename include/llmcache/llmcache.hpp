@@ -51,6 +51,7 @@
 
 #if LLMCACHE_WITH_CURL
 #include "detail/http/client.hpp"
+#include "embed/openai.hpp"
 #include "store/upstash.hpp"
 #endif
 

@@ -7,6 +7,15 @@
 
 #include <llmcache/llmcache.hpp>
 
+// The store's capabilities, checked at compile time (test_http_* files are built only with curl).
+static_assert(llmcache::store_policy<llmcache::UpstashRestStore>);
+static_assert(llmcache::touching_store<llmcache::UpstashRestStore>);
+static_assert(llmcache::batch_get_store<llmcache::UpstashRestStore>);
+static_assert(llmcache::batch_put_store<llmcache::UpstashRestStore>);
+static_assert(llmcache::indexing_store<llmcache::UpstashRestStore>);
+static_assert(llmcache::leasing_store<llmcache::UpstashRestStore>);
+static_assert(!llmcache::in_process_store<llmcache::UpstashRestStore>);
+
 #if LLMCACHE_WITH_HIREDIS
 
 #include "support/http_server.hpp"
@@ -529,11 +538,5 @@ TEST_CASE("upstash: a Cache keeps answering when Upstash is down (fail-open)", "
     CHECK(cache.stats().store_errors > 0);
 }
 
-static_assert(llmcache::store_policy<UpstashRestStore>);
-static_assert(llmcache::touching_store<UpstashRestStore>);
-static_assert(llmcache::batch_get_store<UpstashRestStore>);
-static_assert(llmcache::batch_put_store<UpstashRestStore>);
-static_assert(llmcache::indexing_store<UpstashRestStore>);
-static_assert(llmcache::leasing_store<UpstashRestStore>);
 
 #endif // LLMCACHE_WITH_HIREDIS

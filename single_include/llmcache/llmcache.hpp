@@ -11281,13 +11281,13 @@ private:
     /// One command; `decode` turns its result into a T.
     template <class T, class Decode>
     Result<T> single(std::initializer_list<std::string_view> args, Decode&& decode,
-                     std::optional<Clock::time_point> deadline = std::nullopt) noexcept {
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
         return single<T>(std::span<const std::string_view>(args.begin(), args.size()),
                          std::forward<Decode>(decode), deadline);
     }
     template <class T, class Decode>
     Result<T> single(std::span<const std::string_view> args, Decode&& decode,
-                     std::optional<Clock::time_point> deadline = std::nullopt) noexcept {
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
         return guarded<T>([&]() -> Result<T> {
             if (!all_utf8(args))
                 return invalid_utf8();
@@ -11304,7 +11304,7 @@ private:
     }
     template <class T, class Decode>
     Result<T> single(const std::vector<std::string_view>& args, Decode&& decode,
-                     std::optional<Clock::time_point> deadline = std::nullopt) noexcept {
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
         return single<T>(std::span<const std::string_view>(args), std::forward<Decode>(decode), deadline);
     }
 
@@ -11318,7 +11318,7 @@ private:
             append_command(w, c);
         }
         w.end_array();
-        return send("/pipeline", std::move(w).str(), commands.size(), std::nullopt);
+        return send("/pipeline", std::move(w).str(), commands.size(), Clock::time_point::max());
     }
 
     static unexpected<Error> invalid_utf8() {
@@ -11330,7 +11330,7 @@ private:
     /// POSTs `body` to base_url + path and reads `expected` envelopes (path "" answers one object,
     /// "/pipeline" an array). Handles the breaker, the budget, counters and logs.
     Result<std::vector<Envelope>> send(std::string_view path, std::string body, std::size_t expected,
-                                       std::optional<Clock::time_point> deadline) {
+                                       Clock::time_point deadline) {
         State& st = *state_;
         if (body.size() > st.opts.max_request_bytes)
             return too_large();
@@ -11358,8 +11358,8 @@ private:
         }
         req.body = std::move(body);
         std::chrono::milliseconds timeout = detail::store_budget::clamp(st.opts.request_timeout);
-        if (deadline) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+        if (deadline != Clock::time_point::max()) { // a bulk operation's overall deadline
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
             timeout = std::min(timeout, std::max(left, std::chrono::milliseconds{1}));
         }
         req.timeout = timeout;

@@ -326,3 +326,19 @@ TEST_CASE("http: chunked responses and concurrent clients", "[http]") {
     CHECK(ok == 40);
     CHECK(server.connections() == 4); // one per thread, each reused
 }
+
+TEST_CASE("http: TLS verification is on (a certificate from an unknown CA is refused)", "[http]") {
+    // A TLS server whose certificate (for 127.0.0.1) is signed by the tests' own CA, which is not
+    // in the system store: the handshake must fail on verification. (A redis-server speaks TLS
+    // here; with verification off the handshake would pass and the HTTP exchange fail instead.)
+    llmcache_test::RedisServer tls({.tls = true});
+    const auto res =
+        llmcache::http::perform(HttpRequest{.method = "GET",
+                                            .url = "https://127.0.0.1:" + std::to_string(tls.port()) + "/",
+                                            .connect_timeout = 5s,
+                                            .timeout = 5s});
+    REQUIRE_FALSE(res);
+    CHECK(res.error().code == ErrorCode::backend_unavailable);
+    INFO(res.error().message);
+    CHECK(res.error().message.find("certificate") != std::string::npos);
+}

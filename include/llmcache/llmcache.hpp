@@ -47,6 +47,10 @@
 #include "store/redis_cluster.hpp"
 #endif
 
+#if LLMCACHE_WITH_CURL
+#include "detail/http/client.hpp"
+#endif
+
 LLMCACHE_BEGIN_NAMESPACE
 
 /// The common exact cache: XXH3 keys, ExactOnly, defaults for store and TTL.

@@ -48,6 +48,8 @@
 #endif
 
 #if LLMCACHE_WITH_CURL
+#include "backend/anthropic.hpp"
+#include "backend/openai.hpp"
 #include "detail/http/client.hpp"
 #endif
 

@@ -558,3 +558,29 @@ TEST_CASE("anthropic: without a key nothing is sent; from_env reads ANTHROPIC_AP
     CHECK_FALSE(defaults.has_api_key());
     CHECK(defaults.url() == "https://api.anthropic.com/v1/messages");
 }
+
+TEST_CASE("anthropic: the body writer escapes exactly as append_json_string, and writes valid JSON",
+          "[anthropic][json]") {
+    const std::string samples[] = {
+        "",
+        "plain ascii text",
+        "quote \" backslash \\ slash / tab \t newline \n cr \r nul " + std::string(1, '\0') + " del \x7f",
+        "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80 end",
+        "bad \xC3 lead, bad \x80 continuation, overlong \xC0\xAF, surrogate \xED\xA0\x80, cut \xE2\x82",
+        "\xE2\x82"
+        "a",
+        std::string(300, 'x') + "\"" + std::string(300, 'y'),
+    };
+    for (const std::string& s : samples) {
+        std::string reference;
+        llmcache::detail::append_json_string(reference, s);
+        std::string written;
+        llmcache::detail::json::Writer(written).string(s);
+        CHECK(written == reference);
+    }
+    std::string doc;
+    llmcache::detail::json::Writer w(doc);
+    w.begin_object().key("a").begin_array().integer(-3).number(0.1).boolean(false).string("x").end_array();
+    w.key("b").begin_object().end_object().key("c").raw("[1,{}]").end_object();
+    CHECK(doc == R"({"a":[-3,0.1,false,"x"],"b":{},"c":[1,{}]})");
+}

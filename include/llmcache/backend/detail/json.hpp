@@ -42,9 +42,30 @@ public:
         after_key_ = true;
         return *this;
     }
+    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
+    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
+    /// replaces invalid UTF-8. Same output, several times faster on prose.
     Writer& string(std::string_view v) {
         separate();
-        append_json_string(out_, v);
+        out_.push_back('"');
+        while (!v.empty()) {
+            std::size_t plain = 0;
+            while (plain < v.size() && is_plain(v[plain]))
+                ++plain;
+            out_.append(v.data(), plain);
+            v.remove_prefix(plain);
+            std::size_t special = 0;
+            while (special < v.size() && !is_plain(v[special]))
+                ++special;
+            if (special == 0)
+                break;
+            const std::size_t mark = out_.size();
+            append_json_string(out_, v.substr(0, special)); // appends "..."
+            out_.erase(mark, 1);
+            out_.pop_back();
+            v.remove_prefix(special);
+        }
+        out_.push_back('"');
         return *this;
     }
     Writer& integer(std::int64_t v) {
@@ -75,6 +96,11 @@ public:
     }
 
 private:
+    static bool is_plain(char c) noexcept {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+    }
+
     void separate() {
         if (after_key_) {
             after_key_ = false;

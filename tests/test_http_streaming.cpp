@@ -439,7 +439,9 @@ TEST_CASE("streaming: an OpenAI stream without [DONE], or with an error chunk, i
         {chunk(R"("choices":[{"index":0,"delta":{"content":42},"finish_reason":null}])") + "data: [DONE]\n\n",
          ErrorCode::bad_response},
     };
-    for (const auto& [stream, code] : cases) {
+    for (const auto& c : cases) {
+        const std::string& stream = c.first;
+        const ErrorCode code = c.second;
         HttpServer server([&](const RecordedRequest&) { return sse_reply(stream); });
         MemoryStore store;
         Cache cache{Xxh3Key{}, store, ExactOnly{}, ttl::None{}, gpt_at(server)};

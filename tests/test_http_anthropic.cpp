@@ -4,6 +4,7 @@
 // cached). The API key is a fake one, and no assertion ever prints it (checks compare booleans).
 #include "catch.hpp"
 #include "support/http_server.hpp"
+#include "support/scoped_env.hpp"
 
 #include <llmcache/llmcache.hpp>
 
@@ -542,11 +543,11 @@ TEST_CASE("anthropic: without a key nothing is sent; from_env reads ANTHROPIC_AP
     CHECK_THAT(r.error().message, Catch::Contains("ANTHROPIC_API_KEY"));
     CHECK(server.request_count() == 0);
 
-    ::setenv("ANTHROPIC_API_KEY", kKey.c_str(), 1);
-    ::setenv("ANTHROPIC_BASE_URL", (server.url() + "/").c_str(), 1);
-    AnthropicBackend from_env = AnthropicBackend::from_env();
-    ::unsetenv("ANTHROPIC_API_KEY");
-    ::unsetenv("ANTHROPIC_BASE_URL");
+    const AnthropicBackend from_env = [&] {
+        llmcache_test::ScopedEnv key("ANTHROPIC_API_KEY", kKey.c_str());
+        llmcache_test::ScopedEnv url("ANTHROPIC_BASE_URL", (server.url() + "/").c_str());
+        return AnthropicBackend::from_env();
+    }();
     CHECK(from_env.has_api_key());
     CHECK(from_env.url() == server.url() + "/v1/messages");
     REQUIRE(from_env.complete(Request::chat("claude-sonnet-4-5", "x")));
@@ -554,7 +555,11 @@ TEST_CASE("anthropic: without a key nothing is sent; from_env reads ANTHROPIC_AP
     const bool key_sent = server.last_request().header("x-api-key") == kKey;
     CHECK(key_sent);
 
-    AnthropicBackend defaults = AnthropicBackend::from_env();
+    const AnthropicBackend defaults = [] {
+        llmcache_test::ScopedEnv key("ANTHROPIC_API_KEY", nullptr);
+        llmcache_test::ScopedEnv url("ANTHROPIC_BASE_URL", nullptr);
+        return AnthropicBackend::from_env();
+    }();
     CHECK_FALSE(defaults.has_api_key());
     CHECK(defaults.url() == "https://api.anthropic.com/v1/messages");
 }

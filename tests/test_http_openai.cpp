@@ -3,6 +3,7 @@
 // usage (including its absence), errors in each server's shape, quota vs rate limit, retries.
 #include "catch.hpp"
 #include "support/http_server.hpp"
+#include "support/scoped_env.hpp"
 
 #include <llmcache/llmcache.hpp>
 
@@ -359,16 +360,19 @@ TEST_CASE("openai: malformed answers are bad_response and never cached", "[opena
 TEST_CASE("openai: from_env reads OPENAI_API_KEY and OPENAI_BASE_URL; timeouts and cuts are errors",
           "[openai]") {
     HttpServer server([](const RecordedRequest&) { return json_reply(200, paris); });
-    ::setenv("OPENAI_API_KEY", kKey.c_str(), 1);
-    ::setenv("OPENAI_BASE_URL", (server.url() + "/v1/").c_str(), 1);
-    OpenAIBackend gpt = OpenAIBackend::from_env();
-    ::unsetenv("OPENAI_API_KEY");
-    ::unsetenv("OPENAI_BASE_URL");
+    const OpenAIBackend gpt = [&] {
+        llmcache_test::ScopedEnv key("OPENAI_API_KEY", kKey.c_str());
+        llmcache_test::ScopedEnv url("OPENAI_BASE_URL", (server.url() + "/v1/").c_str());
+        return OpenAIBackend::from_env();
+    }();
     CHECK(gpt.url() == server.url() + "/v1/chat/completions");
     REQUIRE(gpt.complete(Request::chat("gpt-4o-mini", "x")));
     const bool bearer = server.last_request().header("authorization") == "Bearer " + kKey;
     CHECK(bearer);
-    CHECK(OpenAIBackend::from_env().url() == "https://api.openai.com/v1/chat/completions");
+    {
+        llmcache_test::ScopedEnv url("OPENAI_BASE_URL", nullptr);
+        CHECK(OpenAIBackend::from_env().url() == "https://api.openai.com/v1/chat/completions");
+    }
 
     HttpServer slow([](const RecordedRequest&) {
         Reply r = json_reply(200, paris);

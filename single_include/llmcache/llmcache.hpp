@@ -11187,8 +11187,12 @@ struct AnthropicOptions {
     std::string api_key{};                              ///< x-api-key; from_env(): ANTHROPIC_API_KEY
     std::string base_url = "https://api.anthropic.com"; ///< from_env(): ANTHROPIC_BASE_URL when set
     std::string version = "2023-06-01";                 ///< the anthropic-version header
-    std::string beta{}; ///< anthropic-beta header when not empty (it can change answers: key on it)
-    int default_max_tokens = 4096; ///< max_tokens sent when the request has none (the API needs one)
+    /// anthropic-beta header, when not empty. Betas can change answers and cache keys do not see
+    /// this header: give each beta setting its own key prefix (KeyOptions) or cache.
+    std::string beta{};
+    /// max_tokens sent when the request has none (the API requires the field). The cache key sees
+    /// only the request's own max_tokens: set that when answers must differ by limit.
+    int default_max_tokens = 4096;
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds timeout{600'000};  ///< one attempt (the SDKs' default: 10 minutes)
     std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them

@@ -538,5 +538,4 @@ TEST_CASE("upstash: a Cache keeps answering when Upstash is down (fail-open)", "
     CHECK(cache.stats().store_errors > 0);
 }
 
-
 #endif // LLMCACHE_WITH_HIREDIS

@@ -11,7 +11,10 @@
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
 // STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
-// compare-and-delete script (a lease is removed only by the holder of its token).
+// compare-and-delete script (a lease is removed only by the holder of its token). Ordered indexes
+// (indexing_store) are sorted sets: index_add = ZADD, index_range = ZRANGEBYSCORE index min +inf
+// WITHSCORES LIMIT offset count, index_remove = ZREM, index_trim = ZREMRANGEBYSCORE index -inf max.
+// Keys (entries and indexes alike) are used exactly as given: the store adds no prefix of its own.
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -429,6 +432,85 @@ public:
         if (!r)
             return unexpected<Error>(std::move(r).error());
         return {};
+    }
+
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    /// ZADD index score member: adds the member, or gives it the new score. Redis keeps scores as
+    /// doubles, so a score beyond +-2^53 (which would come back rounded) is refused.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: an index score must be within +-2^53 (Redis keeps doubles)");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg s(score);
+            auto reply = c.command({"ZADD", index, s.view(), member}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count: members by ascending
+    /// score, then member bytes. A missing index is empty; a score that is not an integer is a
+    /// corrupt_entry error.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run<std::vector<IndexMember>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            auto reply = c.command(
+                {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+                scaled(deadline, std::min<std::size_t>(count, 1'000'000)));
+            if (!reply)
+                return IoResult<std::vector<IndexMember>>(unexpected<Fault>(std::move(reply).error()));
+            return detail::redis::index_members(c, **reply, "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ...: how many of the members were there. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZREM");
+            if (!n)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score: removes every member scored max_score or less.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg max(max_score);
+            auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZREMRANGEBYSCORE");
+            if (!n)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+        });
     }
 
     // --- Redis-specific ---------------------------------------------------------------------

@@ -25,6 +25,10 @@
 // touching the map. After max_redirects redirects an operation gives up with a `redirect` error
 // (a miss for the Cache), never a hang.
 //
+// Ordered indexes (indexing_store): sorted sets, with the commands RedisStore uses; an index is one
+// key, routed by its own slot (its members may name entries on other masters). clear_prefix
+// removes index keys with the entries, since SCAN sees keys of every type.
+//
 // Fail-open, exactly like RedisStore: every operation is noexcept and returns failures as values;
 // a dead or slow master opens its own circuit, so its slots fail fast while the other masters go
 // on serving (configure the cluster with cluster-require-full-coverage no, or the surviving nodes
@@ -268,6 +272,95 @@ public:
         if (!r)
             return unexpected<Error>(std::move(r).error());
         return {};
+    }
+
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    // Each index is one key, so it lives on its slot's owner and follows MOVED/ASK like an entry.
+
+    /// ZADD index score member (see RedisStore::index_add; scores beyond +-2^53 are refused).
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: an index score must be within +-2^53 (Redis keeps "
+                        "doubles)");
+        auto r = run_key<bool>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            const DecimalArg s(score);
+            Wire w(a.asking);
+            w.add({"ZADD", index, s.view(), member});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count on the index's owner.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run_key<
+            std::vector<IndexMember>>(Op::read, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::vector<IndexMember>>;
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            Wire w(a.asking);
+            w.add({"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, std::min<std::size_t>(count, 1'000'000))); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return detail::redis::index_members(c, *replies[0], "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, &a, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ... on the index's owner. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            Wire w(a.asking);
+            w.add_args(args);
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZREM");
+            if (!n)
+                return R(unexpected<Fault>(std::move(n).error()));
+            return R(static_cast<std::size_t>(*n));
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score on the index's owner.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            const DecimalArg max(max_score);
+            Wire w(a.asking);
+            w.add({"ZREMRANGEBYSCORE", index, "-inf", max.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZREMRANGEBYSCORE");
+            if (!n)
+                return R(unexpected<Fault>(std::move(n).error()));
+            return R(static_cast<std::size_t>(*n));
+        });
     }
 
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
@@ -652,9 +745,12 @@ private:
     struct Wire {
         explicit Wire(bool ask) : asking(ask) {}
         void add(std::initializer_list<std::string_view> args) {
+            add_args(std::span<const std::string_view>(args.begin(), args.size()));
+        }
+        void add_args(std::span<const std::string_view> args) {
             if (asking)
                 append({"ASKING"});
-            append(std::span<const std::string_view>(args.begin(), args.size()));
+            append(args);
             ++commands;
         }
         void append(std::span<const std::string_view> args) {

@@ -33,6 +33,7 @@
 #include "similarity/exact.hpp"
 #include "stats.hpp"
 #include "store/memory.hpp"
+#include "store/tiered.hpp"
 #include "ttl.hpp"
 
 #if LLMCACHE_WITH_OPENSSL

@@ -360,7 +360,7 @@ TEST_CASE("redis index: foreign data on RedisClusterStore", "[redis][index][clus
     RedisCluster& cluster = index_cluster();
     RedisClusterStore store(cluster_opts(cluster));
     const std::string index = "{ft}llmcache:idx", entry = "{ft}llmcache:entry"; // one slot, one owner
-    REQUIRE(store.ping()); // reads the slot map
+    REQUIRE(store.ping());                                                      // reads the slot map
     REQUIRE(store.node_for_key(index));
     Admin admin(cluster.seed_url(cluster.index_of(*store.node_for_key(index))));
     foreign_data(store, admin, index, entry);

@@ -4286,6 +4286,271 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/store/memory.hpp
+// begin of file: llmcache/store/tiered.hpp
+// TieredStore<L1, L2>: a small fast store (L1, usually MemoryStore) in front of a shared one (L2,
+// usually RedisStore), as one store policy.
+//
+// Requires: nothing beyond its two stores.
+//
+//     using Tiered = llmcache::TieredStore<llmcache::MemoryStore, llmcache::RedisStore>;
+//     Tiered store(llmcache::MemoryStore({.max_entries = 10'000}), llmcache::RedisStore(),
+//                  {.l1_ttl = std::chrono::seconds(30)});
+//
+// L2 is the truth, shared by every process; L1 is this process's short-lived copy of it:
+//   get            L1; on a miss (or an L1 error) L2, and an L2 hit is copied into L1 for l1_ttl.
+//                  An L1 hit never touches L2.
+//   put            L2, then L1 with min(ttl, l1_ttl). Returns L2's result. When L2 fails the value
+//                  still goes into L1 (so this process keeps answering while L2 is down), unless
+//                  L2 refused the arguments (invalid_argument); the Cache still sees the failure.
+//                  When L1 cannot take the value, any older L1 copy of the key is erased.
+//   erase          L2, then L1 (always, even when L2 failed). Returns L2's error, else whether
+//                  either removed something.
+//   clear_prefix   L2, then L1 (always). Returns L2's result (L1 holds copies, not extra keys).
+//   get_and_touch  (when L2 is a touching_store) L1 as for get (an L1 copy is never touched, so it
+//                  never outlives l1_ttl); on an L1 miss, L2's get_and_touch restarts the shared
+//                  TTL and the value is copied into L1 for min(ttl, l1_ttl).
+//   get_many / put_many   (when L2 has them) the same rules, batched on L2.
+//   index_* / acquire_lease / release_lease   (when L2 has them) L2 only: indexes and leases are
+//                  shared state, and a per-process copy of them would only go stale.
+//   in_process     true only when both stores are in-process; max_ttl the smaller of the two
+//                  stores' max_ttl (absent when neither declares one).
+//
+// Staleness bound: an L1 copy lives at most l1_ttl, so another process's write, erase or
+// invalidate reaches this process within l1_ttl (a plain GET does not say how long an L2 entry
+// has left, so a copy taken from L2 can also outlive the entry's own TTL by up to l1_ttl). This
+// holds for copies raced in by concurrent gets too. With a sliding TTL the shared TTL is restarted
+// on L1 misses only, i.e. at least once per l1_ttl while the key is hot here: an entry can expire
+// in L2 up to l1_ttl early. Keep l1_ttl well below your TTLs; l1_ttl is the price of each hit
+// that L1 spares L2.
+//
+// Copies share their stores when the stores are handles (MemoryStore and RedisStore are).
+// No virtual dispatch: each optional member exists only when the stores allow it, so TieredStore
+// satisfies exactly the optional concepts (touching_store, batch_get_store, ...) its parts do.
+
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct TieredStoreOptions {
+    /// The longest an L1 copy lives: the staleness bound (see above). Must be positive.
+    std::chrono::milliseconds l1_ttl{60'000};
+};
+
+namespace detail {
+template <class S>
+concept store_with_max_ttl = requires {
+    { S::max_ttl } -> std::convertible_to<std::chrono::milliseconds>;
+};
+
+/// max_ttl of a TieredStore: present when either store has one, the smaller when both do.
+template <class L1, class L2>
+struct TieredMaxTtl {};
+template <class L1, class L2>
+requires(store_with_max_ttl<L1> || store_with_max_ttl<L2>) struct TieredMaxTtl<L1, L2> {
+    static constexpr std::chrono::milliseconds max_ttl = [] {
+        if constexpr (store_with_max_ttl<L1> && store_with_max_ttl<L2>)
+            return std::min<std::chrono::milliseconds>(L1::max_ttl, L2::max_ttl);
+        else if constexpr (store_with_max_ttl<L1>)
+            return std::chrono::milliseconds(L1::max_ttl);
+        else
+            return std::chrono::milliseconds(L2::max_ttl);
+    }();
+};
+} // namespace detail
+
+template <store_policy L1, store_policy L2>
+class TieredStore : public detail::TieredMaxTtl<L1, L2> {
+public:
+    static constexpr bool in_process = in_process_store<L1> && in_process_store<L2>;
+
+    /// Throws std::invalid_argument when l1_ttl is not positive or exceeds L1's max_ttl.
+    TieredStore(L1 l1, L2 l2, TieredStoreOptions opts = {})
+        : l1_(std::move(l1)), l2_(std::move(l2)), opts_(opts) {
+        if (opts_.l1_ttl.count() <= 0)
+            detail::invalid_argument("llmcache: TieredStoreOptions::l1_ttl must be positive");
+        if constexpr (detail::store_with_max_ttl<L1>)
+            if (opts_.l1_ttl > std::chrono::milliseconds(L1::max_ttl))
+                detail::invalid_argument(
+                    "llmcache: TieredStoreOptions::l1_ttl exceeds the L1 store's max_ttl");
+    }
+    TieredStore() requires std::default_initializable<L1> && std::default_initializable<L2>
+        : TieredStore(L1{}, L2{}) {}
+
+    // --- StorePolicy ------------------------------------------------------------------------
+    StoreValue get(std::string_view key) noexcept {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get(key);
+        if (v && *v)
+            fill(key, **v, std::nullopt);
+        return v;
+    }
+
+    Result<void> put(std::string_view key, std::string_view value,
+                     std::optional<std::chrono::milliseconds> ttl) noexcept {
+        Result<void> r = l2_.put(key, value, ttl);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            fill(key, value, ttl);
+        return r;
+    }
+
+    Result<bool> erase(std::string_view key) noexcept {
+        Result<bool> r = l2_.erase(key);
+        Result<bool> local = l1_.erase(key);
+        if (!r)
+            return r;
+        return *r || (local && *local);
+    }
+
+    Result<std::size_t> clear_prefix(std::string_view prefix) noexcept {
+        Result<std::size_t> r = l2_.clear_prefix(prefix);
+        (void)l1_.clear_prefix(prefix);
+        return r;
+    }
+
+    // --- optional members, present when L2 has them -----------------------------------------
+    /// L1 first (not touched); on a miss L2's get_and_touch, copied into L1 for min(ttl, l1_ttl).
+    StoreValue
+    get_and_touch(std::string_view key,
+                  std::optional<std::chrono::milliseconds> ttl) noexcept requires touching_store<L2> {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get_and_touch(key, ttl);
+        if (v && *v)
+            fill(key, **v, ttl);
+        return v;
+    }
+
+    /// L1 for every key, then one L2 batch for the misses; L2 hits are copied into L1.
+    std::vector<StoreValue>
+    get_many(std::span<const std::string_view> keys) noexcept requires batch_get_store<L2> {
+        std::vector<StoreValue> out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            out.reserve(keys.size());
+            std::vector<std::string_view> missed;
+            std::vector<std::size_t> where;
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                if (auto hit = l1_hit(keys[i])) {
+                    out.push_back(std::move(*hit));
+                } else {
+                    out.emplace_back(std::optional<std::string>{});
+                    missed.push_back(keys[i]);
+                    where.push_back(i);
+                }
+            }
+            if (missed.empty())
+                return out;
+            std::vector<StoreValue> fetched = l2_.get_many(std::span<const std::string_view>(missed));
+            if (fetched.size() != missed.size()) {
+                out.clear(); // L2 could not answer per key: a miss for everyone, as L2 itself does
+                return out;
+            }
+            for (std::size_t j = 0; j < missed.size(); ++j) {
+                if (fetched[j] && *fetched[j])
+                    fill(missed[j], **fetched[j], std::nullopt);
+                out[where[j]] = std::move(fetched[j]);
+            }
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            out.clear();
+            return out;
+        }
+#endif
+    }
+
+    /// One L2 batch, then each item into L1 (by the rules of put). Returns L2's result.
+    Result<std::size_t> put_many(std::span<const StoreItem> items) noexcept requires batch_put_store<L2> {
+        Result<std::size_t> r = l2_.put_many(items);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            for (const StoreItem& item : items)
+                fill(item.key, item.value, item.ttl);
+        return r;
+    }
+
+    Result<void> index_add(std::string_view index, std::string_view member,
+                           std::int64_t score) noexcept requires indexing_store<L2> {
+        return l2_.index_add(index, member, score);
+    }
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset,
+                                                 std::size_t count) noexcept requires indexing_store<L2> {
+        return l2_.index_range(index, min_score, offset, count);
+    }
+    Result<std::size_t>
+    index_remove(std::string_view index,
+                 std::span<const std::string_view> members) noexcept requires indexing_store<L2> {
+        return l2_.index_remove(index, members);
+    }
+    Result<std::size_t> index_trim(std::string_view index,
+                                   std::int64_t max_score) noexcept requires indexing_store<L2> {
+        return l2_.index_trim(index, max_score);
+    }
+
+    Result<std::optional<std::string>>
+    acquire_lease(std::string_view key, std::chrono::milliseconds ttl) noexcept requires leasing_store<L2> {
+        return l2_.acquire_lease(key, ttl);
+    }
+    Result<void> release_lease(std::string_view key,
+                               std::string_view token) noexcept requires leasing_store<L2> {
+        return l2_.release_lease(key, token);
+    }
+
+    // --- access -----------------------------------------------------------------------------
+    L1& l1() noexcept {
+        return l1_;
+    }
+    L2& l2() noexcept {
+        return l2_;
+    }
+    const L1& l1() const noexcept {
+        return l1_;
+    }
+    const L2& l2() const noexcept {
+        return l2_;
+    }
+    const TieredStoreOptions& options() const noexcept {
+        return opts_;
+    }
+
+private:
+    /// The L1 value of `key`, if L1 has it. An L1 error is a miss: L2 answers instead.
+    std::optional<StoreValue> l1_hit(std::string_view key) noexcept {
+        StoreValue v = l1_.get(key);
+        if (v && *v)
+            return std::optional<StoreValue>(std::move(v));
+        return std::nullopt;
+    }
+
+    /// Copies a value into L1 for min(ttl, l1_ttl). When L1 refuses it, an older copy must not
+    /// stay behind, so the key is erased from L1.
+    void fill(std::string_view key, std::string_view value,
+              std::optional<std::chrono::milliseconds> ttl) noexcept {
+        const std::chrono::milliseconds life = ttl ? std::min(*ttl, opts_.l1_ttl) : opts_.l1_ttl;
+        if (life.count() <= 0 || !l1_.put(key, value, life))
+            (void)l1_.erase(key);
+    }
+
+    L1 l1_;
+    L2 l2_;
+    TieredStoreOptions opts_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/store/tiered.hpp
 
 #if LLMCACHE_WITH_OPENSSL
 // begin of file: llmcache/key/hmac.hpp
@@ -4419,7 +4684,10 @@ LLMCACHE_END_NAMESPACE
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
 // STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
-// compare-and-delete script (a lease is removed only by the holder of its token).
+// compare-and-delete script (a lease is removed only by the holder of its token). Ordered indexes
+// (indexing_store) are sorted sets: index_add = ZADD, index_range = ZRANGEBYSCORE index min +inf
+// WITHSCORES LIMIT offset count, index_remove = ZREM, index_trim = ZREMRANGEBYSCORE index -inf max.
+// Keys (entries and indexes alike) are used exactly as given: the store adds no prefix of its own.
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -6470,7 +6738,10 @@ LLMCACHE_END_NAMESPACE
 
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -6524,6 +6795,49 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+// --- ordered indexes (sorted sets) ----------------------------------------------------------
+
+/// Redis keeps sorted-set scores as doubles: integers up to 2^53 in magnitude round-trip exactly
+/// (and come back written as integers); larger ones would come back rounded, so they are refused.
+inline constexpr std::int64_t max_exact_score = std::int64_t{1} << 53;
+constexpr bool exact_score(std::int64_t score) noexcept {
+    return score >= -max_exact_score && score <= max_exact_score;
+}
+
+/// A count or offset as a command argument (Redis takes signed 64-bit numbers).
+inline DecimalArg count_arg(std::size_t n) noexcept {
+    return DecimalArg(n > static_cast<std::size_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(n));
+}
+
+/// A reply to ZRANGEBYSCORE ... WITHSCORES under RESP2: member, score, member, score, ... with
+/// each score a bulk string. A score that is not an integer (written by someone else: "1.5",
+/// "inf") makes the whole answer a corrupt_entry error rather than a guess.
+template <class OnError>
+IoResult<std::vector<IndexMember>> index_members(Connection& c, const redisReply& r, std::string_view cmd,
+                                                 OnError&& on_error) {
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type != REDIS_REPLY_ARRAY || r.elements % 2 != 0)
+        return protocol_fault(c, cmd);
+    std::vector<IndexMember> out;
+    out.reserve(r.elements / 2);
+    for (std::size_t i = 0; i < r.elements; i += 2) {
+        const redisReply& m = *r.element[i];
+        const redisReply& s = *r.element[i + 1];
+        if (m.type != REDIS_REPLY_STRING || s.type != REDIS_REPLY_STRING)
+            return protocol_fault(c, cmd);
+        const std::string_view text = reply_text(s);
+        std::int64_t score = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
+        if (ec != std::errc{} || end != text.data() + text.size())
+            return fault(Failure::other_reply, ErrorCode::corrupt_entry,
+                         c.what(std::string(cmd) + ": the index holds a member whose score is not an "
+                                                   "integer (written by something other than llmcache?)"));
+        out.push_back(IndexMember{std::string(reply_text(m)), score});
+    }
+    return out;
 }
 
 /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
@@ -6957,6 +7271,85 @@ public:
         if (!r)
             return unexpected<Error>(std::move(r).error());
         return {};
+    }
+
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    /// ZADD index score member: adds the member, or gives it the new score. Redis keeps scores as
+    /// doubles, so a score beyond +-2^53 (which would come back rounded) is refused.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: an index score must be within +-2^53 (Redis keeps doubles)");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg s(score);
+            auto reply = c.command({"ZADD", index, s.view(), member}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count: members by ascending
+    /// score, then member bytes. A missing index is empty; a score that is not an integer is a
+    /// corrupt_entry error.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run<std::vector<IndexMember>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            auto reply = c.command(
+                {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+                scaled(deadline, std::min<std::size_t>(count, 1'000'000)));
+            if (!reply)
+                return IoResult<std::vector<IndexMember>>(unexpected<Fault>(std::move(reply).error()));
+            return detail::redis::index_members(c, **reply, "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ...: how many of the members were there. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZREM");
+            if (!n)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score: removes every member scored max_score or less.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg max(max_score);
+            auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZREMRANGEBYSCORE");
+            if (!n)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+        });
     }
 
     // --- Redis-specific ---------------------------------------------------------------------
@@ -7656,6 +8049,10 @@ LLMCACHE_END_NAMESPACE
 // touching the map. After max_redirects redirects an operation gives up with a `redirect` error
 // (a miss for the Cache), never a hang.
 //
+// Ordered indexes (indexing_store): sorted sets, with the commands RedisStore uses; an index is one
+// key, routed by its own slot (its members may name entries on other masters). clear_prefix
+// removes index keys with the entries, since SCAN sees keys of every type.
+//
 // Fail-open, exactly like RedisStore: every operation is noexcept and returns failures as values;
 // a dead or slow master opens its own circuit, so its slots fail fast while the other masters go
 // on serving (configure the cluster with cluster-require-full-coverage no, or the surviving nodes
@@ -8141,6 +8538,95 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    // Each index is one key, so it lives on its slot's owner and follows MOVED/ASK like an entry.
+
+    /// ZADD index score member (see RedisStore::index_add; scores beyond +-2^53 are refused).
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: an index score must be within +-2^53 (Redis keeps "
+                        "doubles)");
+        auto r = run_key<bool>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            const DecimalArg s(score);
+            Wire w(a.asking);
+            w.add({"ZADD", index, s.view(), member});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count on the index's owner.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run_key<
+            std::vector<IndexMember>>(Op::read, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::vector<IndexMember>>;
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            Wire w(a.asking);
+            w.add({"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, std::min<std::size_t>(count, 1'000'000))); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return detail::redis::index_members(c, *replies[0], "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, &a, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ... on the index's owner. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            Wire w(a.asking);
+            w.add_args(args);
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZREM");
+            if (!n)
+                return R(unexpected<Fault>(std::move(n).error()));
+            return R(static_cast<std::size_t>(*n));
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score on the index's owner.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            const DecimalArg max(max_score);
+            Wire w(a.asking);
+            w.add({"ZREMRANGEBYSCORE", index, "-inf", max.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZREMRANGEBYSCORE");
+            if (!n)
+                return R(unexpected<Fault>(std::move(n).error()));
+            return R(static_cast<std::size_t>(*n));
+        });
+    }
+
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
     /// per node). When a master fails, the others are still cleared and the first error is
     /// returned. An empty prefix is refused.
@@ -8523,9 +9009,12 @@ private:
     struct Wire {
         explicit Wire(bool ask) : asking(ask) {}
         void add(std::initializer_list<std::string_view> args) {
+            add_args(std::span<const std::string_view>(args.begin(), args.size()));
+        }
+        void add_args(std::span<const std::string_view> args) {
             if (asking)
                 append({"ASKING"});
-            append(std::span<const std::string_view>(args.begin(), args.size()));
+            append(args);
             ++commands;
         }
         void append(std::span<const std::string_view> args) {

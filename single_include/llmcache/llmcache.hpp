@@ -6900,6 +6900,231 @@ IoResult<void> scan_prefix(Connection& c, std::string_view prefix, std::chrono::
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/replies.hpp
+// begin of file: llmcache/detail/redis/reporter.hpp
+// How RedisStore and RedisClusterStore report failures: one shared reporter per store.
+//
+// It counts failures by kind (for stats()), tells a server's circuit breaker what an outcome
+// means and logs the breaker's state changes, logs the first failure of each kind once per
+// episode (a later success of the right sort starts a new episode), scrubs the passwords out of
+// every message, and owns the log sink (default: a line on stderr). The stores differ only in
+// wording ("Redis answers again" / "the node answers again") and in what a dead server makes
+// them do besides (the cluster store asks for a new slot map), which they pass in.
+
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+struct ReporterOptions {
+    std::function<void(std::string_view)> sink{};        ///< empty: a line on stderr
+    std::vector<std::string> secrets{};                  ///< replaced by "***" in every message
+    std::string_view fail_fast = "operations fail fast"; ///< said when a circuit opens
+    std::string_view answers = "Redis answers again";    ///< said when it closes again
+};
+
+class Reporter {
+public:
+    Reporter() = default;
+    explicit Reporter(ReporterOptions o) { configure(std::move(o)); }
+    Reporter(const Reporter&) = delete;
+    Reporter& operator=(const Reporter&) = delete;
+
+    /// Sets sink, secrets and wording; before the store is used (not thread-safe).
+    void configure(ReporterOptions o) {
+        std::erase(o.secrets, std::string());
+        secrets_ = std::move(o.secrets);
+        fail_fast_ = o.fail_fast;
+        answers_ = o.answers;
+        set_sink(std::move(o.sink));
+    }
+
+    /// Replaces the log sink (empty: stderr). Thread-safe.
+    void set_sink(std::function<void(std::string_view)> sink) noexcept {
+        std::lock_guard lock(log_mu_);
+        sink_ = std::move(sink);
+    }
+
+    // --- outcomes of one request on one server ------------------------------------------------
+    /// The server answered: the breaker hears it, and failures that this success disproves
+    /// (the server is reachable; for a write, it also takes writes) may be logged again.
+    void succeeded(CircuitBreaker& breaker, CircuitBreaker::Admit admit, bool write, const Url& server) {
+        if (breaker.on_success(admit) == CircuitBreaker::Change::closed)
+            closed(server);
+        if (logged_count_.load(std::memory_order_relaxed) == 0)
+            return;
+        for (std::size_t k = 0; k < failure_kinds; ++k) {
+            const auto kind = static_cast<Failure>(k);
+            const bool clears = server_unusable(kind) || kind == Failure::pool_timeout ||
+                                (write && (kind == Failure::oom || kind == Failure::readonly ||
+                                           kind == Failure::misconf || kind == Failure::noperm));
+            if (clears && logged_[k].exchange(false, std::memory_order_relaxed))
+                logged_count_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+
+    /// The request failed: counted, its message scrubbed, the breaker told (a refusal still
+    /// means the server answers), state changes and the first failure of its kind logged.
+    /// `on_unusable()` runs when the failure says the server cannot be used.
+    template <class OnUnusable>
+    unexpected<Error> failed(CircuitBreaker& breaker, Pool& pool, CircuitBreaker::Admit admit, Fault f,
+                             const Url& server, OnUnusable&& on_unusable) {
+        count(f.kind);
+        f.error.message = scrub(std::move(f.error.message));
+        if (server_unusable(f.kind)) {
+            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
+                pool.drop_idle();
+            on_unusable();
+            if (breaker.on_failure(admit) == CircuitBreaker::Change::opened)
+                emit("llmcache: redis " + server.endpoint() + ": circuit open after " +
+                     std::to_string(breaker.options().failure_threshold) + " consecutive failures; " +
+                     std::string(fail_fast_) + " for " + std::to_string(breaker.options().cool_down.count()) +
+                     " ms, then one probe (last error: " + f.error.message + ")");
+        } else if (f.kind == Failure::pool_timeout) {
+            breaker.on_neutral(admit);
+        } else if (breaker.on_success(admit) == CircuitBreaker::Change::closed) {
+            closed(server); // the server answered (with a refusal): it is reachable
+        }
+        log_once(f.kind, f.error.message);
+        return unexpected<Error>(std::move(f.error));
+    }
+
+    /// A failure that did not come from a server's answer: counted, scrubbed, logged once.
+    unexpected<Error> failed(Failure kind, Error e) {
+        count(kind);
+        e.message = scrub(std::move(e.message));
+        log_once(kind, e.message);
+        return unexpected<Error>(std::move(e));
+    }
+
+    /// An error without logging or counting (the breaker refused, or memory ran out).
+    static unexpected<Error> quietly(const std::string& text) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+        } catch (...) {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
+        }
+#else
+        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+#endif
+    }
+
+    // --- counting and logging -------------------------------------------------------------------
+    void count(Failure kind) noexcept {
+        errors_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t count_of(Failure kind) const noexcept {
+        return errors_[static_cast<std::size_t>(kind)].load(std::memory_order_relaxed);
+    }
+
+    /// Fills a RedisErrorCounts (a template: that public type is declared by the stores).
+    template <class Counts>
+    void fill(Counts& e) const noexcept {
+        e.connect = count_of(Failure::connect);
+        e.timeout = count_of(Failure::timeout);
+        e.io = count_of(Failure::io);
+        e.protocol = count_of(Failure::protocol);
+        e.tls = count_of(Failure::tls);
+        e.auth = count_of(Failure::auth);
+        e.loading = count_of(Failure::loading);
+        e.busy = count_of(Failure::busy);
+        e.masterdown = count_of(Failure::masterdown);
+        e.oom = count_of(Failure::oom);
+        e.readonly = count_of(Failure::readonly);
+        e.wrongtype = count_of(Failure::wrongtype);
+        e.noperm = count_of(Failure::noperm);
+        e.misconf = count_of(Failure::misconf);
+        e.redirect = count_of(Failure::redirect);
+        e.other_reply = count_of(Failure::other_reply);
+        e.pool_timeout = count_of(Failure::pool_timeout);
+        e.circuit_open = count_of(Failure::circuit_open);
+    }
+
+    /// Logs `message` unless a failure of this kind was logged in the current episode.
+    void log_once(Failure kind, const std::string& message) {
+        const auto k = static_cast<std::size_t>(kind);
+        if (!logged_[k].exchange(true, std::memory_order_relaxed)) {
+            logged_count_.fetch_add(1, std::memory_order_relaxed);
+            emit(message + " [" + std::string(to_string(kind)) +
+                 "; further errors of this kind are counted in stats(), logged again after a recovery]");
+        }
+    }
+
+    /// `text` with every secret replaced by "***".
+    std::string scrub(std::string text) const {
+        for (const std::string& secret : secrets_)
+            for (std::size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 3))
+                text.replace(p, secret.size(), "***");
+        return text;
+    }
+
+    /// One log line, scrubbed, to the sink or stderr. Never throws: a failing sink must not turn
+    /// a cache miss into a crash.
+    void emit(std::string line) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            line = scrub(std::move(line));
+            std::function<void(std::string_view)> sink;
+            {
+                std::lock_guard lock(log_mu_);
+                sink = sink_;
+            }
+            if (sink) {
+                sink(line);
+            } else {
+                line += '\n';
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+        }
+#endif
+    }
+
+private:
+    void closed(const Url& server) {
+        emit("llmcache: redis " + server.endpoint() + ": circuit closed; " + std::string(answers_));
+    }
+
+    std::array<std::atomic<std::uint64_t>, failure_kinds> errors_{};
+    std::array<std::atomic<bool>, failure_kinds> logged_{};
+    std::atomic<int> logged_count_{0};
+    std::vector<std::string> secrets_;
+    std::string_view fail_fast_ = "operations fail fast";
+    std::string_view answers_ = "Redis answers again";
+    std::mutex log_mu_;
+    std::function<void(std::string_view)> sink_;
+};
+
+/// A breaker's state as the stores' public enum (RedisCircuitState).
+template <class PublicState>
+constexpr PublicState public_state(CircuitBreaker::State s) noexcept {
+    switch (s) {
+    case CircuitBreaker::State::open:
+        return PublicState::open;
+    case CircuitBreaker::State::half_open:
+        return PublicState::half_open;
+    case CircuitBreaker::State::closed:
+        break;
+    }
+    return PublicState::closed;
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/reporter.hpp
 
 #include <algorithm>
 #include <array>
@@ -7417,40 +7642,9 @@ public:
     RedisStoreStats stats() const noexcept {
         const State& st = *state_;
         RedisStoreStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
-        switch (st.breaker.state()) {
-        case Breaker::State::closed:
-            s.circuit = RedisCircuitState::closed;
-            break;
-        case Breaker::State::open:
-            s.circuit = RedisCircuitState::open;
-            break;
-        case Breaker::State::half_open:
-            s.circuit = RedisCircuitState::half_open;
-            break;
-        }
+        s.circuit = detail::redis::public_state<RedisCircuitState>(st.breaker.state());
         const auto b = st.breaker.stats();
         s.circuit_opened = b.openings;
         s.circuit_closed = b.closings;
@@ -7472,8 +7666,7 @@ public:
 
     /// Replaces the log sink (empty: stderr). Thread-safe.
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// redis+sentinel:// only: the master in use ("host:port"); empty before the first lookup and
@@ -7503,6 +7696,7 @@ private:
     using Reply = detail::redis::Reply;
     using Breaker = detail::redis::CircuitBreaker;
     using DecimalArg = detail::redis::DecimalArg;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
     using detail_url = detail::redis::Url;
@@ -7528,8 +7722,11 @@ private:
         State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
               detail::redis::PoolOptions popts)
             : url(std::move(u)), opts(std::move(o)), pool(pool_url(url), std::move(copts), popts),
-              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
-              sink(opts.log_sink) {
+              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}) {
+            report.configure({.sink = opts.log_sink,
+                              .secrets = {url.password, url.sentinel_password},
+                              .fail_fast = "operations fail fast",
+                              .answers = "Redis answers again"});
             circuit_message = "llmcache: redis " + url.endpoint() +
                               ": circuit open after repeated failures; not trying until the cool-down ends";
         }
@@ -7537,12 +7734,8 @@ private:
         RedisStoreOptions opts;
         detail::redis::Pool pool;
         Breaker breaker;
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
         std::string circuit_message;
         std::unique_ptr<Sentinel> sentinel; ///< set for redis+sentinel:// URLs
     };
@@ -7625,9 +7818,9 @@ private:
                 state->sentinel = std::move(sen);
             }
             if (state->url.tls() && !state->opts.tls.verify)
-                emit(*state, "llmcache: redis " + state->url.endpoint() +
-                                 ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
-                                 "false); anyone on the network path can read and change the cache");
+                state->report.emit("llmcache: redis " + state->url.endpoint() +
+                                   ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
+                                   "false); anyone on the network path can read and change the cache");
             return state;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -7699,9 +7892,8 @@ private:
             return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(st.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(st.circuit_message);
         }
         if (admit == Breaker::Admit::probe) {
             st.pool.reset_backoff();
@@ -7755,10 +7947,10 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: out of memory");
+            return Reporter::quietly("llmcache: RedisStore: out of memory");
         } catch (...) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisStore: unexpected internal error");
         }
 #endif
     }
@@ -7819,8 +8011,8 @@ private:
                 sen.master = endpoint;
                 if (!before.empty()) {
                     sen.switches.fetch_add(1, std::memory_order_relaxed);
-                    emit(st, "llmcache: redis " + st.url.endpoint() + ": the master moved from " + before +
-                                 " to " + endpoint + " (failover); connections follow");
+                    st.report.emit("llmcache: redis " + st.url.endpoint() + ": the master moved from " +
+                                   before + " to " + endpoint + " (failover); connections follow");
                 }
             }
             sen.error.clear();
@@ -7829,8 +8021,8 @@ private:
             sen.known.store(true, std::memory_order_release);
             return changed;
         }
-        sen.error = scrub(st, "llmcache: redis " + st.url.endpoint() +
-                                  ": no sentinel named a reachable master (last error: " + why + ")");
+        sen.error = st.report.scrub("llmcache: redis " + st.url.endpoint() +
+                                    ": no sentinel named a reachable master (last error: " + why + ")");
         sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
                              std::memory_order_relaxed);
         if (known)
@@ -7924,96 +8116,14 @@ private:
         return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
     void succeeded(Breaker::Admit admit, Op op) {
         State& st = *state_;
-        if (st.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        st.report.succeeded(st.breaker, admit, op == Op::write, st.url);
     }
 
     unexpected<Error> failed(Breaker::Admit admit, Op, Fault f) {
         State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        // Scrub once more: no path may hand the password out.
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
-                st.pool.drop_idle();
-            if (st.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            st.breaker.on_neutral(admit);
-        } else if (st.breaker.on_success(admit) == Breaker::Change::closed) {
-            // The server answered (with a refusal): it is reachable.
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        }
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, f.error.message + " [" + std::string(detail::redis::to_string(f.kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        for (const std::string* pw : {&st.url.password, &st.url.sentinel_password}) {
-            if (pw->empty())
-                continue;
-            for (std::size_t p = text.find(*pw); p != std::string::npos; p = text.find(*pw, p + 3))
-                text.replace(p, pw->size(), "***");
-        }
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-            // A failing log sink must not turn a cache miss into a crash.
-        }
-#endif
+        return st.report.failed(st.breaker, st.pool, admit, std::move(f), st.url, [] {});
     }
 
     std::shared_ptr<State> state_;
@@ -8795,7 +8905,7 @@ public:
             return written;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -8870,7 +8980,7 @@ public:
             return do_refresh();
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -8904,28 +9014,7 @@ public:
     RedisClusterStats stats() const {
         const State& st = *state_;
         RedisClusterStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
         s.moved = st.moved.load(std::memory_order_relaxed);
         s.ask = st.ask.load(std::memory_order_relaxed);
@@ -8944,17 +9033,7 @@ public:
             RedisClusterNodeStats ns;
             ns.endpoint = endpoint;
             ns.serving = std::find(serving.begin(), serving.end(), endpoint) != serving.end();
-            switch (node->breaker.state()) {
-            case Breaker::State::closed:
-                ns.circuit = RedisCircuitState::closed;
-                break;
-            case Breaker::State::open:
-                ns.circuit = RedisCircuitState::open;
-                break;
-            case Breaker::State::half_open:
-                ns.circuit = RedisCircuitState::half_open;
-                break;
-            }
+            ns.circuit = detail::redis::public_state<RedisCircuitState>(node->breaker.state());
             const auto p = node->pool.stats();
             ns.connections_opened = p.opened;
             ns.connect_failures = p.connect_failures;
@@ -8966,8 +9045,7 @@ public:
     }
 
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// The seeds, passwords masked.
@@ -8992,6 +9070,7 @@ private:
     using NodeAddr = detail::redis::NodeAddr;
     using SlotMap = detail::redis::SlotMap;
     using Redirect = detail::redis::Redirect;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
 
@@ -9061,13 +9140,9 @@ private:
         std::atomic<Clock::rep> next_refresh_allowed{0}; // steady-clock ticks
         std::atomic<Clock::rep> next_periodic{0};
 
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0}, moved{0}, ask{0}, redirect_limit{0}, refreshes{0},
             refresh_failures{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
     };
 
     explicit RedisClusterStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
@@ -9131,12 +9206,16 @@ private:
             st->popts.wait_timeout = opts.pool_wait;
             st->popts.idle_check_after = opts.idle_check_after;
             st->popts.backoff_max = opts.reconnect_backoff_max;
-            st->sink = opts.log_sink;
+            st->report.configure({.sink = opts.log_sink,
+                                  .secrets = {first.password},
+                                  .fail_fast = "operations on its slots fail fast",
+                                  .answers = "the node answers again"});
             st->opts = std::move(opts);
             if (first.tls() && !st->opts.tls.verify)
-                emit(*st, "llmcache: redis cluster: TLS certificate verification is OFF "
-                          "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
-                          "and change the cache");
+                st->report.emit(
+                    "llmcache: redis cluster: TLS certificate verification is OFF "
+                    "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
+                    "and change the cache");
             return st;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -9266,20 +9345,20 @@ private:
             st.next_periodic.store((Clock::now() + st.opts.refresh_interval).time_since_epoch().count(),
                                    std::memory_order_relaxed);
             if (covered < detail::redis::cluster_slots)
-                emit_once(
-                    st, Failure::masterdown,
+                st.report.log_once(
+                    Failure::masterdown,
                     "llmcache: redis cluster: " + std::to_string(detail::redis::cluster_slots - covered) +
                         " of 16384 slots have no master; keys in them are misses");
             return {};
         }
         st.refresh_failures.fetch_add(1, std::memory_order_relaxed);
-        why = scrub(
-            st, "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
+        why = st.report.scrub(
+            "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
         {
             std::lock_guard lock(st.map_mu);
             st.topology_error = why;
         }
-        emit_once(st, not_cluster ? Failure::other_reply : Failure::connect, why);
+        st.report.log_once(not_cluster ? Failure::other_reply : Failure::connect, why);
         return fail(ErrorCode::store_unavailable, why);
     }
 
@@ -9308,7 +9387,7 @@ private:
             std::lock_guard lock(st.map_mu);
             why = st.topology_error;
         }
-        st.errors[static_cast<std::size_t>(Failure::connect)].fetch_add(1, std::memory_order_relaxed);
+        st.report.count(Failure::connect);
         return unexpected<Error>(Error{
             ErrorCode::store_unavailable,
             why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0, std::nullopt});
@@ -9371,9 +9450,9 @@ private:
             }
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisClusterStore: unexpected internal error");
         }
 #endif
     }
@@ -9389,7 +9468,7 @@ private:
             return run_attempt<T>(node, op, a, body);
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9404,9 +9483,8 @@ private:
             return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(node.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(node.circuit_message);
         }
         if (admit == Breaker::Admit::probe)
             node.pool.reset_backoff();
@@ -9475,7 +9553,7 @@ private:
             return {};
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9566,109 +9644,20 @@ private:
             std::forward<Page>(page));
     }
 
-    // --- outcomes ---------------------------------------------------------------------------
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
+    // --- outcomes (see detail/redis/reporter.hpp) ---------------------------------------------
     /// Counts (and logs once) a failure that did not come from a node's answer.
     unexpected<Error> counted(Failure kind, Error e) {
-        State& st = *state_;
-        st.errors[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
-        e.message = scrub(st, std::move(e.message));
-        emit_once(st, kind, e.message);
-        return unexpected<Error>(std::move(e));
+        return state_->report.failed(kind, std::move(e));
     }
 
     void succeeded(Node& node, Breaker::Admit admit, Op op) {
-        State& st = *state_;
-        if (node.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        state_->report.succeeded(node.breaker, admit, op == Op::write, node.url);
     }
 
+    /// A node that cannot be reached or says CLUSTERDOWN: the topology may have changed too.
     unexpected<Error> failed(Node& node, Breaker::Admit admit, Op, Fault f) {
-        State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io)
-                node.pool.drop_idle();
-            // A node that cannot be reached or says CLUSTERDOWN: the topology may have changed.
-            want_refresh();
-            if (node.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations on its slots fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            node.breaker.on_neutral(admit);
-        } else if (node.breaker.on_success(admit) == Breaker::Change::closed) {
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        }
-        emit_once(st, f.kind, f.error.message);
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static void emit_once(State& st, Failure kind, const std::string& message) {
-        const auto k = static_cast<std::size_t>(kind);
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, message + " [" + std::string(detail::redis::to_string(kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        const std::string& pw = st.base.password;
-        if (pw.empty())
-            return text;
-        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
-            text.replace(p, pw.size(), "***");
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-        }
-#endif
+        return state_->report.failed(node.breaker, node.pool, admit, std::move(f), node.url,
+                                     [this] { want_refresh(); });
     }
 
     std::shared_ptr<State> state_;

@@ -40,14 +40,6 @@ RedisCluster& index_cluster() {
     return cluster;
 }
 
-RedisStoreOptions opts_for(const RedisServer& s) {
-    RedisStoreOptions o;
-    o.url = s.url();
-    o.command_timeout = 2s; // generous: the test machine is shared
-    o.connect_timeout = 2s;
-    return o;
-}
-
 RedisClusterOptions cluster_opts(RedisCluster& c) {
     RedisClusterOptions o;
     o.seeds = {c.seed_url(0), c.seed_url(1)};
@@ -226,7 +218,7 @@ void foreign_data(Store& store, Admin& admin, const std::string& index, const st
 
 TEST_CASE("redis index: add, re-score, paging, remove, trim on RedisStore", "[redis][index]") {
     RedisServer server;
-    RedisStore store(opts_for(server));
+    RedisStore store(llmcache_test::store_options(server));
     Admin admin(server.url());
     exercise_index(store, admin, "llmcache:k1:s:sem:idx:partition-1");
     CHECK(store.stats().errors.total() == 0);
@@ -234,7 +226,7 @@ TEST_CASE("redis index: add, re-score, paging, remove, trim on RedisStore", "[re
 
 TEST_CASE("redis index: non-integer scores and foreign types are errors on RedisStore", "[redis][index]") {
     RedisServer server;
-    RedisStore store(opts_for(server));
+    RedisStore store(llmcache_test::store_options(server));
     Admin admin(server.url());
     foreign_data(store, admin, "llmcache:k1:s:sem:idx:foreign", "llmcache:k1:s:xxh3:0001");
 }
@@ -242,7 +234,7 @@ TEST_CASE("redis index: non-integer scores and foreign types are errors on Redis
 TEST_CASE("redis index: clear_prefix removes index keys; glob characters are plain bytes",
           "[redis][index][scan]") {
     RedisServer server;
-    RedisStore store(opts_for(server));
+    RedisStore store(llmcache_test::store_options(server));
     Admin admin(server.url());
     const std::string glob_scope = "llmcache:k1:sc*pe?[x]\\:";
     const std::string twin_scope = "llmcache:k1:scXpeY[x]\\:"; // what the unescaped glob would match

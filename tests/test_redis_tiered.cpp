@@ -35,14 +35,6 @@ static_assert(Tiered::max_ttl == RedisStore::max_ttl);
 
 namespace {
 
-RedisStoreOptions opts_for(const RedisServer& s) {
-    RedisStoreOptions o;
-    o.url = s.url();
-    o.command_timeout = 2s; // generous: the test machine is shared
-    o.connect_timeout = 2s;
-    return o;
-}
-
 std::optional<std::string> value_of(Tiered& store, std::string_view key) {
     llmcache::StoreValue v = store.get(key);
     REQUIRE(v);
@@ -58,8 +50,9 @@ TEST_CASE("redis tiered: two processes share Redis; invalidation is seen within 
     RedisServer server;
     Admin admin(server.url());
     const TieredStoreOptions opts{.l1_ttl = 300ms};
-    Tiered a(MemoryStore{}, RedisStore(opts_for(server)), opts); // two "processes": own L1 and
-    Tiered b(MemoryStore{}, RedisStore(opts_for(server)), opts); // own connection pool each
+    // Two "processes": each with its own L1 and its own connection pool.
+    Tiered a(MemoryStore{}, RedisStore(llmcache_test::store_options(server)), opts);
+    Tiered b(MemoryStore{}, RedisStore(llmcache_test::store_options(server)), opts);
 
     REQUIRE(a.put("llmcache:k1:t:xxh3:01", "v1", 10min));
     CHECK(admin.text({"GET", "llmcache:k1:t:xxh3:01"}) == "v1");
@@ -98,7 +91,7 @@ TEST_CASE("redis tiered: two processes share Redis; invalidation is seen within 
 
 TEST_CASE("redis tiered: with Redis down, L1 still serves its hits, fast", "[redis][tiered][faults]") {
     RedisServer server;
-    RedisStoreOptions o = opts_for(server);
+    RedisStoreOptions o = llmcache_test::store_options(server);
     o.connect_timeout = 200ms;
     o.command_timeout = 300ms;
     o.circuit.failure_threshold = 2;
@@ -129,8 +122,8 @@ TEST_CASE("redis tiered: a Cache on MemoryStore + Redis misses, then hits", "[re
     CountingModel model;
     auto make = [&] {
         return std::make_unique<TieredCache>(
-            llmcache::Xxh3Key<>{}, Tiered(MemoryStore{}, RedisStore(opts_for(server))), llmcache::ExactOnly{},
-            llmcache::ttl::Fixed{10min}, llmcache::CallableBackend{model});
+            llmcache::Xxh3Key<>{}, Tiered(MemoryStore{}, RedisStore(llmcache_test::store_options(server))),
+            llmcache::ExactOnly{}, llmcache::ttl::Fixed{10min}, llmcache::CallableBackend{model});
     };
     auto one = make();
     auto r = one->invoke(prompt("what is a tiered cache?"));

@@ -182,7 +182,7 @@ static_assert(llmcache::touching_store<MemTiered> && llmcache::batch_get_store<M
               llmcache::batch_put_store<MemTiered> && llmcache::leasing_store<MemTiered>);
 static_assert(llmcache::in_process_store<MemTiered>);
 static_assert(MemTiered::max_ttl == MemoryStore::max_ttl);
-static_assert(!llmcache::indexing_store<MemTiered>); // MemoryStore here has no indexes (yet)
+static_assert(llmcache::indexing_store<MemTiered> == llmcache::indexing_store<MemoryStore>);
 static_assert(llmcache::indexing_store<TieredStore<MemoryStore, IndexingCountingStore>>);
 static_assert(!llmcache::indexing_store<TieredStore<IndexingCountingStore, MemoryStore>>); // L2 only
 

@@ -6746,6 +6746,7 @@ LLMCACHE_END_NAMESPACE
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -6795,6 +6796,18 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+/// An integer reply that counts something (ZREM, ZREMRANGEBYSCORE): never negative.
+template <class OnError>
+IoResult<std::size_t> size_reply(Connection& c, const redisReply& r, std::string_view cmd,
+                                 OnError&& on_error) {
+    auto n = integer(c, r, cmd, std::forward<OnError>(on_error));
+    if (!n)
+        return unexpected<Fault>(std::move(n).error());
+    if (*n < 0)
+        return protocol_fault(c, cmd);
+    return static_cast<std::size_t>(*n);
 }
 
 // --- ordered indexes (sorted sets) ----------------------------------------------------------
@@ -7556,10 +7569,7 @@ public:
             auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
             if (!reply)
                 return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
-            auto n = integer(c, **reply, "ZREM");
-            if (!n)
-                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
-            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+            return size_reply(c, **reply, "ZREM");
         });
     }
 
@@ -7570,10 +7580,7 @@ public:
             auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
             if (!reply)
                 return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
-            auto n = integer(c, **reply, "ZREMRANGEBYSCORE");
-            if (!n)
-                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
-            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+            return size_reply(c, **reply, "ZREMRANGEBYSCORE");
         });
     }
 
@@ -7872,6 +7879,10 @@ private:
     }
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
+    }
+    static IoResult<std::size_t> size_reply(Conn& c, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
@@ -8713,10 +8724,7 @@ public:
             std::vector<Reply> replies;
             if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
                 return R(unexpected<Fault>(std::move(p).error()));
-            auto n = integer(c, &a, *replies[0], "ZREM");
-            if (!n)
-                return R(unexpected<Fault>(std::move(n).error()));
-            return R(static_cast<std::size_t>(*n));
+            return size_reply(c, &a, *replies[0], "ZREM");
         });
     }
 
@@ -8730,10 +8738,7 @@ public:
             std::vector<Reply> replies;
             if (auto p = exchange(c, w, replies, dl); !p)
                 return R(unexpected<Fault>(std::move(p).error()));
-            auto n = integer(c, &a, *replies[0], "ZREMRANGEBYSCORE");
-            if (!n)
-                return R(unexpected<Fault>(std::move(n).error()));
-            return R(static_cast<std::size_t>(*n));
+            return size_reply(c, &a, *replies[0], "ZREMRANGEBYSCORE");
         });
     }
 
@@ -9632,6 +9637,10 @@ private:
     static IoResult<long long> integer(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd,
                                       [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
+    }
+    static IoResult<std::size_t> size_reply(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.

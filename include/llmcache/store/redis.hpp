@@ -493,10 +493,7 @@ public:
             auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
             if (!reply)
                 return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
-            auto n = integer(c, **reply, "ZREM");
-            if (!n)
-                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
-            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+            return size_reply(c, **reply, "ZREM");
         });
     }
 
@@ -507,10 +504,7 @@ public:
             auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
             if (!reply)
                 return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
-            auto n = integer(c, **reply, "ZREMRANGEBYSCORE");
-            if (!n)
-                return IoResult<std::size_t>(unexpected<Fault>(std::move(n).error()));
-            return IoResult<std::size_t>(static_cast<std::size_t>(*n));
+            return size_reply(c, **reply, "ZREMRANGEBYSCORE");
         });
     }
 
@@ -809,6 +803,10 @@ private:
     }
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
+    }
+    static IoResult<std::size_t> size_reply(Conn& c, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty

@@ -340,10 +340,7 @@ public:
             std::vector<Reply> replies;
             if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
                 return R(unexpected<Fault>(std::move(p).error()));
-            auto n = integer(c, &a, *replies[0], "ZREM");
-            if (!n)
-                return R(unexpected<Fault>(std::move(n).error()));
-            return R(static_cast<std::size_t>(*n));
+            return size_reply(c, &a, *replies[0], "ZREM");
         });
     }
 
@@ -357,10 +354,7 @@ public:
             std::vector<Reply> replies;
             if (auto p = exchange(c, w, replies, dl); !p)
                 return R(unexpected<Fault>(std::move(p).error()));
-            auto n = integer(c, &a, *replies[0], "ZREMRANGEBYSCORE");
-            if (!n)
-                return R(unexpected<Fault>(std::move(n).error()));
-            return R(static_cast<std::size_t>(*n));
+            return size_reply(c, &a, *replies[0], "ZREMRANGEBYSCORE");
         });
     }
 
@@ -1259,6 +1253,10 @@ private:
     static IoResult<long long> integer(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd,
                                       [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
+    }
+    static IoResult<std::size_t> size_reply(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -66,6 +67,18 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+/// An integer reply that counts something (ZREM, ZREMRANGEBYSCORE): never negative.
+template <class OnError>
+IoResult<std::size_t> size_reply(Connection& c, const redisReply& r, std::string_view cmd,
+                                 OnError&& on_error) {
+    auto n = integer(c, r, cmd, std::forward<OnError>(on_error));
+    if (!n)
+        return unexpected<Fault>(std::move(n).error());
+    if (*n < 0)
+        return protocol_fault(c, cmd);
+    return static_cast<std::size_t>(*n);
 }
 
 // --- ordered indexes (sorted sets) ----------------------------------------------------------

@@ -35,6 +35,7 @@
 #include "similarity/exact.hpp"
 #include "stats.hpp"
 #include "store/memory.hpp"
+#include "store/tiered.hpp"
 #include "ttl.hpp"
 
 // Standard library only; used by RedisStore and UpstashRestStore (two conditional blocks below),

@@ -4893,6 +4893,271 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/store/memory.hpp
+// begin of file: llmcache/store/tiered.hpp
+// TieredStore<L1, L2>: a small fast store (L1, usually MemoryStore) in front of a shared one (L2,
+// usually RedisStore), as one store policy.
+//
+// Requires: nothing beyond its two stores.
+//
+//     using Tiered = llmcache::TieredStore<llmcache::MemoryStore, llmcache::RedisStore>;
+//     Tiered store(llmcache::MemoryStore({.max_entries = 10'000}), llmcache::RedisStore(),
+//                  {.l1_ttl = std::chrono::seconds(30)});
+//
+// L2 is the truth, shared by every process; L1 is this process's short-lived copy of it:
+//   get            L1; on a miss (or an L1 error) L2, and an L2 hit is copied into L1 for l1_ttl.
+//                  An L1 hit never touches L2.
+//   put            L2, then L1 with min(ttl, l1_ttl). Returns L2's result. When L2 fails the value
+//                  still goes into L1 (so this process keeps answering while L2 is down), unless
+//                  L2 refused the arguments (invalid_argument); the Cache still sees the failure.
+//                  When L1 cannot take the value, any older L1 copy of the key is erased.
+//   erase          L2, then L1 (always, even when L2 failed). Returns L2's error, else whether
+//                  either removed something.
+//   clear_prefix   L2, then L1 (always). Returns L2's result (L1 holds copies, not extra keys).
+//   get_and_touch  (when L2 is a touching_store) L1 as for get (an L1 copy is never touched, so it
+//                  never outlives l1_ttl); on an L1 miss, L2's get_and_touch restarts the shared
+//                  TTL and the value is copied into L1 for min(ttl, l1_ttl).
+//   get_many / put_many   (when L2 has them) the same rules, batched on L2.
+//   index_* / acquire_lease / release_lease   (when L2 has them) L2 only: indexes and leases are
+//                  shared state, and a per-process copy of them would only go stale.
+//   in_process     true only when both stores are in-process; max_ttl the smaller of the two
+//                  stores' max_ttl (absent when neither declares one).
+//
+// Staleness bound: an L1 copy lives at most l1_ttl, so another process's write, erase or
+// invalidate reaches this process within l1_ttl (a plain GET does not say how long an L2 entry
+// has left, so a copy taken from L2 can also outlive the entry's own TTL by up to l1_ttl). This
+// holds for copies raced in by concurrent gets too. With a sliding TTL the shared TTL is restarted
+// on L1 misses only, i.e. at least once per l1_ttl while the key is hot here: an entry can expire
+// in L2 up to l1_ttl early. Keep l1_ttl well below your TTLs; l1_ttl is the price of each hit
+// that L1 spares L2.
+//
+// Copies share their stores when the stores are handles (MemoryStore and RedisStore are).
+// No virtual dispatch: each optional member exists only when the stores allow it, so TieredStore
+// satisfies exactly the optional concepts (touching_store, batch_get_store, ...) its parts do.
+
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct TieredStoreOptions {
+    /// The longest an L1 copy lives: the staleness bound (see above). Must be positive.
+    std::chrono::milliseconds l1_ttl{60'000};
+};
+
+namespace detail {
+template <class S>
+concept store_with_max_ttl = requires {
+    { S::max_ttl } -> std::convertible_to<std::chrono::milliseconds>;
+};
+
+/// max_ttl of a TieredStore: present when either store has one, the smaller when both do.
+template <class L1, class L2>
+struct TieredMaxTtl {};
+template <class L1, class L2>
+requires(store_with_max_ttl<L1> || store_with_max_ttl<L2>) struct TieredMaxTtl<L1, L2> {
+    static constexpr std::chrono::milliseconds max_ttl = [] {
+        if constexpr (store_with_max_ttl<L1> && store_with_max_ttl<L2>)
+            return std::min<std::chrono::milliseconds>(L1::max_ttl, L2::max_ttl);
+        else if constexpr (store_with_max_ttl<L1>)
+            return std::chrono::milliseconds(L1::max_ttl);
+        else
+            return std::chrono::milliseconds(L2::max_ttl);
+    }();
+};
+} // namespace detail
+
+template <store_policy L1, store_policy L2>
+class TieredStore : public detail::TieredMaxTtl<L1, L2> {
+public:
+    static constexpr bool in_process = in_process_store<L1> && in_process_store<L2>;
+
+    /// Throws std::invalid_argument when l1_ttl is not positive or exceeds L1's max_ttl.
+    TieredStore(L1 l1, L2 l2, TieredStoreOptions opts = {})
+        : l1_(std::move(l1)), l2_(std::move(l2)), opts_(opts) {
+        if (opts_.l1_ttl.count() <= 0)
+            detail::invalid_argument("llmcache: TieredStoreOptions::l1_ttl must be positive");
+        if constexpr (detail::store_with_max_ttl<L1>)
+            if (opts_.l1_ttl > std::chrono::milliseconds(L1::max_ttl))
+                detail::invalid_argument(
+                    "llmcache: TieredStoreOptions::l1_ttl exceeds the L1 store's max_ttl");
+    }
+    TieredStore() requires std::default_initializable<L1> && std::default_initializable<L2>
+        : TieredStore(L1{}, L2{}) {}
+
+    // --- StorePolicy ------------------------------------------------------------------------
+    StoreValue get(std::string_view key) noexcept {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get(key);
+        if (v && *v)
+            fill(key, **v, std::nullopt);
+        return v;
+    }
+
+    Result<void> put(std::string_view key, std::string_view value,
+                     std::optional<std::chrono::milliseconds> ttl) noexcept {
+        Result<void> r = l2_.put(key, value, ttl);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            fill(key, value, ttl);
+        return r;
+    }
+
+    Result<bool> erase(std::string_view key) noexcept {
+        Result<bool> r = l2_.erase(key);
+        Result<bool> local = l1_.erase(key);
+        if (!r)
+            return r;
+        return *r || (local && *local);
+    }
+
+    Result<std::size_t> clear_prefix(std::string_view prefix) noexcept {
+        Result<std::size_t> r = l2_.clear_prefix(prefix);
+        (void)l1_.clear_prefix(prefix);
+        return r;
+    }
+
+    // --- optional members, present when L2 has them -----------------------------------------
+    /// L1 first (not touched); on a miss L2's get_and_touch, copied into L1 for min(ttl, l1_ttl).
+    StoreValue
+    get_and_touch(std::string_view key,
+                  std::optional<std::chrono::milliseconds> ttl) noexcept requires touching_store<L2> {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get_and_touch(key, ttl);
+        if (v && *v)
+            fill(key, **v, ttl);
+        return v;
+    }
+
+    /// L1 for every key, then one L2 batch for the misses; L2 hits are copied into L1.
+    std::vector<StoreValue>
+    get_many(std::span<const std::string_view> keys) noexcept requires batch_get_store<L2> {
+        std::vector<StoreValue> out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            out.reserve(keys.size());
+            std::vector<std::string_view> missed;
+            std::vector<std::size_t> where;
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                if (auto hit = l1_hit(keys[i])) {
+                    out.push_back(std::move(*hit));
+                } else {
+                    out.emplace_back(std::optional<std::string>{});
+                    missed.push_back(keys[i]);
+                    where.push_back(i);
+                }
+            }
+            if (missed.empty())
+                return out;
+            std::vector<StoreValue> fetched = l2_.get_many(std::span<const std::string_view>(missed));
+            if (fetched.size() != missed.size()) {
+                out.clear(); // L2 could not answer per key: a miss for everyone, as L2 itself does
+                return out;
+            }
+            for (std::size_t j = 0; j < missed.size(); ++j) {
+                if (fetched[j] && *fetched[j])
+                    fill(missed[j], **fetched[j], std::nullopt);
+                out[where[j]] = std::move(fetched[j]);
+            }
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            out.clear();
+            return out;
+        }
+#endif
+    }
+
+    /// One L2 batch, then each item into L1 (by the rules of put). Returns L2's result.
+    Result<std::size_t> put_many(std::span<const StoreItem> items) noexcept requires batch_put_store<L2> {
+        Result<std::size_t> r = l2_.put_many(items);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            for (const StoreItem& item : items)
+                fill(item.key, item.value, item.ttl);
+        return r;
+    }
+
+    Result<void> index_add(std::string_view index, std::string_view member,
+                           std::int64_t score) noexcept requires indexing_store<L2> {
+        return l2_.index_add(index, member, score);
+    }
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset,
+                                                 std::size_t count) noexcept requires indexing_store<L2> {
+        return l2_.index_range(index, min_score, offset, count);
+    }
+    Result<std::size_t>
+    index_remove(std::string_view index,
+                 std::span<const std::string_view> members) noexcept requires indexing_store<L2> {
+        return l2_.index_remove(index, members);
+    }
+    Result<std::size_t> index_trim(std::string_view index,
+                                   std::int64_t max_score) noexcept requires indexing_store<L2> {
+        return l2_.index_trim(index, max_score);
+    }
+
+    Result<std::optional<std::string>>
+    acquire_lease(std::string_view key, std::chrono::milliseconds ttl) noexcept requires leasing_store<L2> {
+        return l2_.acquire_lease(key, ttl);
+    }
+    Result<void> release_lease(std::string_view key,
+                               std::string_view token) noexcept requires leasing_store<L2> {
+        return l2_.release_lease(key, token);
+    }
+
+    // --- access -----------------------------------------------------------------------------
+    L1& l1() noexcept {
+        return l1_;
+    }
+    L2& l2() noexcept {
+        return l2_;
+    }
+    const L1& l1() const noexcept {
+        return l1_;
+    }
+    const L2& l2() const noexcept {
+        return l2_;
+    }
+    const TieredStoreOptions& options() const noexcept {
+        return opts_;
+    }
+
+private:
+    /// The L1 value of `key`, if L1 has it. An L1 error is a miss: L2 answers instead.
+    std::optional<StoreValue> l1_hit(std::string_view key) noexcept {
+        StoreValue v = l1_.get(key);
+        if (v && *v)
+            return std::optional<StoreValue>(std::move(v));
+        return std::nullopt;
+    }
+
+    /// Copies a value into L1 for min(ttl, l1_ttl). When L1 refuses it, an older copy must not
+    /// stay behind, so the key is erased from L1.
+    void fill(std::string_view key, std::string_view value,
+              std::optional<std::chrono::milliseconds> ttl) noexcept {
+        const std::chrono::milliseconds life = ttl ? std::min(*ttl, opts_.l1_ttl) : opts_.l1_ttl;
+        if (life.count() <= 0 || !l1_.put(key, value, life))
+            (void)l1_.erase(key);
+    }
+
+    L1 l1_;
+    L2 l2_;
+    TieredStoreOptions opts_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/store/tiered.hpp
 
 // Standard library only; used by RedisStore and UpstashRestStore (two conditional blocks below),
 // so the single header must carry it outside both.
@@ -5124,7 +5389,10 @@ LLMCACHE_END_NAMESPACE
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
 // STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
-// compare-and-delete script (a lease is removed only by the holder of its token).
+// compare-and-delete script (a lease is removed only by the holder of its token). Ordered indexes
+// (indexing_store) are sorted sets: index_add = ZADD, index_range = ZRANGEBYSCORE index min +inf
+// WITHSCORES LIMIT offset count, index_remove = ZREM, index_trim = ZREMRANGEBYSCORE index -inf max.
+// Keys (entries and indexes alike) are used exactly as given: the store adds no prefix of its own.
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -7080,11 +7348,15 @@ LLMCACHE_END_NAMESPACE
 
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -7134,6 +7406,61 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+/// An integer reply that counts something (ZREM, ZREMRANGEBYSCORE): never negative.
+template <class OnError>
+IoResult<std::size_t> size_reply(Connection& c, const redisReply& r, std::string_view cmd,
+                                 OnError&& on_error) {
+    auto n = integer(c, r, cmd, std::forward<OnError>(on_error));
+    if (!n)
+        return unexpected<Fault>(std::move(n).error());
+    if (*n < 0)
+        return protocol_fault(c, cmd);
+    return static_cast<std::size_t>(*n);
+}
+
+// --- ordered indexes (sorted sets) ----------------------------------------------------------
+
+/// Redis keeps sorted-set scores as doubles: integers up to 2^53 in magnitude round-trip exactly
+/// (and come back written as integers); larger ones would come back rounded, so they are refused.
+inline constexpr std::int64_t max_exact_score = std::int64_t{1} << 53;
+constexpr bool exact_score(std::int64_t score) noexcept {
+    return score >= -max_exact_score && score <= max_exact_score;
+}
+
+/// A count or offset as a command argument (Redis takes signed 64-bit numbers).
+inline DecimalArg count_arg(std::size_t n) noexcept {
+    return DecimalArg(n > static_cast<std::size_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(n));
+}
+
+/// A reply to ZRANGEBYSCORE ... WITHSCORES under RESP2: member, score, member, score, ... with
+/// each score a bulk string. A score that is not an integer (written by someone else: "1.5",
+/// "inf") makes the whole answer a corrupt_entry error rather than a guess.
+template <class OnError>
+IoResult<std::vector<IndexMember>> index_members(Connection& c, const redisReply& r, std::string_view cmd,
+                                                 OnError&& on_error) {
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type != REDIS_REPLY_ARRAY || r.elements % 2 != 0)
+        return protocol_fault(c, cmd);
+    std::vector<IndexMember> out;
+    out.reserve(r.elements / 2);
+    for (std::size_t i = 0; i < r.elements; i += 2) {
+        const redisReply& m = *r.element[i];
+        const redisReply& s = *r.element[i + 1];
+        if (m.type != REDIS_REPLY_STRING || s.type != REDIS_REPLY_STRING)
+            return protocol_fault(c, cmd);
+        const std::string_view text = reply_text(s);
+        std::int64_t score = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
+        if (ec != std::errc{} || end != text.data() + text.size())
+            return fault(Failure::other_reply, ErrorCode::corrupt_entry,
+                         c.what(std::string(cmd) + ": the index holds a member whose score is not an "
+                                                   "integer (written by something other than llmcache?)"));
+        out.push_back(IndexMember{std::string(reply_text(m)), score});
+    }
+    return out;
 }
 
 /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
@@ -7196,6 +7523,231 @@ IoResult<void> scan_prefix(Connection& c, std::string_view prefix, std::chrono::
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/replies.hpp
+// begin of file: llmcache/detail/redis/reporter.hpp
+// How RedisStore and RedisClusterStore report failures: one shared reporter per store.
+//
+// It counts failures by kind (for stats()), tells a server's circuit breaker what an outcome
+// means and logs the breaker's state changes, logs the first failure of each kind once per
+// episode (a later success of the right sort starts a new episode), scrubs the passwords out of
+// every message, and owns the log sink (default: a line on stderr). The stores differ only in
+// wording ("Redis answers again" / "the node answers again") and in what a dead server makes
+// them do besides (the cluster store asks for a new slot map), which they pass in.
+
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+struct ReporterOptions {
+    std::function<void(std::string_view)> sink{};        ///< empty: a line on stderr
+    std::vector<std::string> secrets{};                  ///< replaced by "***" in every message
+    std::string_view fail_fast = "operations fail fast"; ///< said when a circuit opens
+    std::string_view answers = "Redis answers again";    ///< said when it closes again
+};
+
+class Reporter {
+public:
+    Reporter() = default;
+    explicit Reporter(ReporterOptions o) { configure(std::move(o)); }
+    Reporter(const Reporter&) = delete;
+    Reporter& operator=(const Reporter&) = delete;
+
+    /// Sets sink, secrets and wording; before the store is used (not thread-safe).
+    void configure(ReporterOptions o) {
+        std::erase(o.secrets, std::string());
+        secrets_ = std::move(o.secrets);
+        fail_fast_ = o.fail_fast;
+        answers_ = o.answers;
+        set_sink(std::move(o.sink));
+    }
+
+    /// Replaces the log sink (empty: stderr). Thread-safe.
+    void set_sink(std::function<void(std::string_view)> sink) noexcept {
+        std::lock_guard lock(log_mu_);
+        sink_ = std::move(sink);
+    }
+
+    // --- outcomes of one request on one server ------------------------------------------------
+    /// The server answered: the breaker hears it, and failures that this success disproves
+    /// (the server is reachable; for a write, it also takes writes) may be logged again.
+    void succeeded(CircuitBreaker& breaker, CircuitBreaker::Admit admit, bool write, const Url& server) {
+        if (breaker.on_success(admit) == CircuitBreaker::Change::closed)
+            closed(server);
+        if (logged_count_.load(std::memory_order_relaxed) == 0)
+            return;
+        for (std::size_t k = 0; k < failure_kinds; ++k) {
+            const auto kind = static_cast<Failure>(k);
+            const bool clears = server_unusable(kind) || kind == Failure::pool_timeout ||
+                                (write && (kind == Failure::oom || kind == Failure::readonly ||
+                                           kind == Failure::misconf || kind == Failure::noperm));
+            if (clears && logged_[k].exchange(false, std::memory_order_relaxed))
+                logged_count_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+
+    /// The request failed: counted, its message scrubbed, the breaker told (a refusal still
+    /// means the server answers), state changes and the first failure of its kind logged.
+    /// `on_unusable()` runs when the failure says the server cannot be used.
+    template <class OnUnusable>
+    unexpected<Error> failed(CircuitBreaker& breaker, Pool& pool, CircuitBreaker::Admit admit, Fault f,
+                             const Url& server, OnUnusable&& on_unusable) {
+        count(f.kind);
+        f.error.message = scrub(std::move(f.error.message));
+        if (server_unusable(f.kind)) {
+            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
+                pool.drop_idle();
+            on_unusable();
+            if (breaker.on_failure(admit) == CircuitBreaker::Change::opened)
+                emit("llmcache: redis " + server.endpoint() + ": circuit open after " +
+                     std::to_string(breaker.options().failure_threshold) + " consecutive failures; " +
+                     std::string(fail_fast_) + " for " + std::to_string(breaker.options().cool_down.count()) +
+                     " ms, then one probe (last error: " + f.error.message + ")");
+        } else if (f.kind == Failure::pool_timeout) {
+            breaker.on_neutral(admit);
+        } else if (breaker.on_success(admit) == CircuitBreaker::Change::closed) {
+            closed(server); // the server answered (with a refusal): it is reachable
+        }
+        log_once(f.kind, f.error.message);
+        return unexpected<Error>(std::move(f.error));
+    }
+
+    /// A failure that did not come from a server's answer: counted, scrubbed, logged once.
+    unexpected<Error> failed(Failure kind, Error e) {
+        count(kind);
+        e.message = scrub(std::move(e.message));
+        log_once(kind, e.message);
+        return unexpected<Error>(std::move(e));
+    }
+
+    /// An error without logging or counting (the breaker refused, or memory ran out).
+    static unexpected<Error> quietly(const std::string& text) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+        } catch (...) {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
+        }
+#else
+        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+#endif
+    }
+
+    // --- counting and logging -------------------------------------------------------------------
+    void count(Failure kind) noexcept {
+        errors_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t count_of(Failure kind) const noexcept {
+        return errors_[static_cast<std::size_t>(kind)].load(std::memory_order_relaxed);
+    }
+
+    /// Fills a RedisErrorCounts (a template: that public type is declared by the stores).
+    template <class Counts>
+    void fill(Counts& e) const noexcept {
+        e.connect = count_of(Failure::connect);
+        e.timeout = count_of(Failure::timeout);
+        e.io = count_of(Failure::io);
+        e.protocol = count_of(Failure::protocol);
+        e.tls = count_of(Failure::tls);
+        e.auth = count_of(Failure::auth);
+        e.loading = count_of(Failure::loading);
+        e.busy = count_of(Failure::busy);
+        e.masterdown = count_of(Failure::masterdown);
+        e.oom = count_of(Failure::oom);
+        e.readonly = count_of(Failure::readonly);
+        e.wrongtype = count_of(Failure::wrongtype);
+        e.noperm = count_of(Failure::noperm);
+        e.misconf = count_of(Failure::misconf);
+        e.redirect = count_of(Failure::redirect);
+        e.other_reply = count_of(Failure::other_reply);
+        e.pool_timeout = count_of(Failure::pool_timeout);
+        e.circuit_open = count_of(Failure::circuit_open);
+    }
+
+    /// Logs `message` unless a failure of this kind was logged in the current episode.
+    void log_once(Failure kind, const std::string& message) {
+        const auto k = static_cast<std::size_t>(kind);
+        if (!logged_[k].exchange(true, std::memory_order_relaxed)) {
+            logged_count_.fetch_add(1, std::memory_order_relaxed);
+            emit(message + " [" + std::string(to_string(kind)) +
+                 "; further errors of this kind are counted in stats(), logged again after a recovery]");
+        }
+    }
+
+    /// `text` with every secret replaced by "***".
+    std::string scrub(std::string text) const {
+        for (const std::string& secret : secrets_)
+            for (std::size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 3))
+                text.replace(p, secret.size(), "***");
+        return text;
+    }
+
+    /// One log line, scrubbed, to the sink or stderr. Never throws: a failing sink must not turn
+    /// a cache miss into a crash.
+    void emit(std::string line) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            line = scrub(std::move(line));
+            std::function<void(std::string_view)> sink;
+            {
+                std::lock_guard lock(log_mu_);
+                sink = sink_;
+            }
+            if (sink) {
+                sink(line);
+            } else {
+                line += '\n';
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+        }
+#endif
+    }
+
+private:
+    void closed(const Url& server) {
+        emit("llmcache: redis " + server.endpoint() + ": circuit closed; " + std::string(answers_));
+    }
+
+    std::array<std::atomic<std::uint64_t>, failure_kinds> errors_{};
+    std::array<std::atomic<bool>, failure_kinds> logged_{};
+    std::atomic<int> logged_count_{0};
+    std::vector<std::string> secrets_;
+    std::string_view fail_fast_ = "operations fail fast";
+    std::string_view answers_ = "Redis answers again";
+    std::mutex log_mu_;
+    std::function<void(std::string_view)> sink_;
+};
+
+/// A breaker's state as the stores' public enum (RedisCircuitState).
+template <class PublicState>
+constexpr PublicState public_state(CircuitBreaker::State s) noexcept {
+    switch (s) {
+    case CircuitBreaker::State::open:
+        return PublicState::open;
+    case CircuitBreaker::State::half_open:
+        return PublicState::half_open;
+    case CircuitBreaker::State::closed:
+        break;
+    }
+    return PublicState::closed;
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/reporter.hpp
 
 #include <algorithm>
 #include <array>
@@ -7569,6 +8121,79 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    /// ZADD index score member: adds the member, or gives it the new score. Redis keeps scores as
+    /// doubles, so a score beyond +-2^53 (which would come back rounded) is refused.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: an index score must be within +-2^53 (Redis keeps doubles)");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg s(score);
+            auto reply = c.command({"ZADD", index, s.view(), member}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count: members by ascending
+    /// score, then member bytes. A missing index is empty; a score that is not an integer is a
+    /// corrupt_entry error.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run<std::vector<IndexMember>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            auto reply = c.command(
+                {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+                scaled(deadline, std::min<std::size_t>(count, 1'000'000)));
+            if (!reply)
+                return IoResult<std::vector<IndexMember>>(unexpected<Fault>(std::move(reply).error()));
+            return detail::redis::index_members(c, **reply, "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ...: how many of the members were there. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score: removes every member scored max_score or less.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg max(max_score);
+            auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREMRANGEBYSCORE");
+        });
+    }
+
     // --- Redis-specific ---------------------------------------------------------------------
     /// Number of keys and bytes (value lengths) under `prefix` (SCAN + pipelined STRLEN).
     Result<RedisScopeUsage> scope_usage(std::string_view prefix) noexcept {
@@ -7634,40 +8259,9 @@ public:
     RedisStoreStats stats() const noexcept {
         const State& st = *state_;
         RedisStoreStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
-        switch (st.breaker.state()) {
-        case Breaker::State::closed:
-            s.circuit = RedisCircuitState::closed;
-            break;
-        case Breaker::State::open:
-            s.circuit = RedisCircuitState::open;
-            break;
-        case Breaker::State::half_open:
-            s.circuit = RedisCircuitState::half_open;
-            break;
-        }
+        s.circuit = detail::redis::public_state<RedisCircuitState>(st.breaker.state());
         const auto b = st.breaker.stats();
         s.circuit_opened = b.openings;
         s.circuit_closed = b.closings;
@@ -7689,8 +8283,7 @@ public:
 
     /// Replaces the log sink (empty: stderr). Thread-safe.
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// redis+sentinel:// only: the master in use ("host:port"); empty before the first lookup and
@@ -7720,6 +8313,7 @@ private:
     using Reply = detail::redis::Reply;
     using Breaker = detail::redis::CircuitBreaker;
     using DecimalArg = detail::redis::DecimalArg;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
     using detail_url = detail::redis::Url;
@@ -7745,8 +8339,11 @@ private:
         State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
               detail::redis::PoolOptions popts)
             : url(std::move(u)), opts(std::move(o)), pool(pool_url(url), std::move(copts), popts),
-              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
-              sink(opts.log_sink) {
+              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}) {
+            report.configure({.sink = opts.log_sink,
+                              .secrets = {url.password, url.sentinel_password},
+                              .fail_fast = "operations fail fast",
+                              .answers = "Redis answers again"});
             circuit_message = "llmcache: redis " + url.endpoint() +
                               ": circuit open after repeated failures; not trying until the cool-down ends";
         }
@@ -7754,12 +8351,8 @@ private:
         RedisStoreOptions opts;
         detail::redis::Pool pool;
         Breaker breaker;
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
         std::string circuit_message;
         std::unique_ptr<Sentinel> sentinel; ///< set for redis+sentinel:// URLs
     };
@@ -7842,9 +8435,9 @@ private:
                 state->sentinel = std::move(sen);
             }
             if (state->url.tls() && !state->opts.tls.verify)
-                emit(*state, "llmcache: redis " + state->url.endpoint() +
-                                 ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
-                                 "false); anyone on the network path can read and change the cache");
+                state->report.emit("llmcache: redis " + state->url.endpoint() +
+                                   ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
+                                   "false); anyone on the network path can read and change the cache");
             return state;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -7897,6 +8490,10 @@ private:
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, e, cmd); });
+    }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
     /// page. Bounded by bulk_timeout as a whole and command_timeout per round trip.
@@ -7916,9 +8513,8 @@ private:
             return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(st.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(st.circuit_message);
         }
         if (admit == Breaker::Admit::probe) {
             st.pool.reset_backoff();
@@ -7972,10 +8568,10 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: out of memory");
+            return Reporter::quietly("llmcache: RedisStore: out of memory");
         } catch (...) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisStore: unexpected internal error");
         }
 #endif
     }
@@ -8036,8 +8632,8 @@ private:
                 sen.master = endpoint;
                 if (!before.empty()) {
                     sen.switches.fetch_add(1, std::memory_order_relaxed);
-                    emit(st, "llmcache: redis " + st.url.endpoint() + ": the master moved from " + before +
-                                 " to " + endpoint + " (failover); connections follow");
+                    st.report.emit("llmcache: redis " + st.url.endpoint() + ": the master moved from " +
+                                   before + " to " + endpoint + " (failover); connections follow");
                 }
             }
             sen.error.clear();
@@ -8046,8 +8642,8 @@ private:
             sen.known.store(true, std::memory_order_release);
             return changed;
         }
-        sen.error = scrub(st, "llmcache: redis " + st.url.endpoint() +
-                                  ": no sentinel named a reachable master (last error: " + why + ")");
+        sen.error = st.report.scrub("llmcache: redis " + st.url.endpoint() +
+                                    ": no sentinel named a reachable master (last error: " + why + ")");
         sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
                              std::memory_order_relaxed);
         if (known)
@@ -8141,96 +8737,14 @@ private:
         return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
     void succeeded(Breaker::Admit admit, Op op) {
         State& st = *state_;
-        if (st.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        st.report.succeeded(st.breaker, admit, op == Op::write, st.url);
     }
 
     unexpected<Error> failed(Breaker::Admit admit, Op, Fault f) {
         State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        // Scrub once more: no path may hand the password out.
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
-                st.pool.drop_idle();
-            if (st.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            st.breaker.on_neutral(admit);
-        } else if (st.breaker.on_success(admit) == Breaker::Change::closed) {
-            // The server answered (with a refusal): it is reachable.
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        }
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, f.error.message + " [" + std::string(detail::redis::to_string(f.kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        for (const std::string* pw : {&st.url.password, &st.url.sentinel_password}) {
-            if (pw->empty())
-                continue;
-            for (std::size_t p = text.find(*pw); p != std::string::npos; p = text.find(*pw, p + 3))
-                text.replace(p, pw->size(), "***");
-        }
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-            // A failing log sink must not turn a cache miss into a crash.
-        }
-#endif
+        return st.report.failed(st.breaker, st.pool, admit, std::move(f), st.url, [] {});
     }
 
     std::shared_ptr<State> state_;
@@ -8265,6 +8779,10 @@ LLMCACHE_END_NAMESPACE
 // command is sent to the new owner; ASK sends ASKING + the command to the named node without
 // touching the map. After max_redirects redirects an operation gives up with a `redirect` error
 // (a miss for the Cache), never a hang.
+//
+// Ordered indexes (indexing_store): sorted sets, with the commands RedisStore uses; an index is one
+// key, routed by its own slot (its members may name entries on other masters). clear_prefix
+// removes index keys with the entries, since SCAN sees keys of every type.
 //
 // Fail-open, exactly like RedisStore: every operation is noexcept and returns failures as values;
 // a dead or slow master opens its own circuit, so its slots fail fast while the other masters go
@@ -8751,6 +9269,89 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    // Each index is one key, so it lives on its slot's owner and follows MOVED/ASK like an entry.
+
+    /// ZADD index score member (see RedisStore::index_add; scores beyond +-2^53 are refused).
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: an index score must be within +-2^53 (Redis keeps "
+                        "doubles)");
+        auto r = run_key<bool>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            const DecimalArg s(score);
+            Wire w(a.asking);
+            w.add({"ZADD", index, s.view(), member});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count on the index's owner.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run_key<
+            std::vector<IndexMember>>(Op::read, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::vector<IndexMember>>;
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            Wire w(a.asking);
+            w.add({"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, std::min<std::size_t>(count, 1'000'000))); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return detail::redis::index_members(c, *replies[0], "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, &a, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ... on the index's owner. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            Wire w(a.asking);
+            w.add_args(args);
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score on the index's owner.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            const DecimalArg max(max_score);
+            Wire w(a.asking);
+            w.add({"ZREMRANGEBYSCORE", index, "-inf", max.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREMRANGEBYSCORE");
+        });
+    }
+
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
     /// per node). When a master fails, the others are still cleared and the first error is
     /// returned. An empty prefix is refused.
@@ -8919,7 +9520,7 @@ public:
             return written;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -8994,7 +9595,7 @@ public:
             return do_refresh();
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9028,28 +9629,7 @@ public:
     RedisClusterStats stats() const {
         const State& st = *state_;
         RedisClusterStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
         s.moved = st.moved.load(std::memory_order_relaxed);
         s.ask = st.ask.load(std::memory_order_relaxed);
@@ -9068,17 +9648,7 @@ public:
             RedisClusterNodeStats ns;
             ns.endpoint = endpoint;
             ns.serving = std::find(serving.begin(), serving.end(), endpoint) != serving.end();
-            switch (node->breaker.state()) {
-            case Breaker::State::closed:
-                ns.circuit = RedisCircuitState::closed;
-                break;
-            case Breaker::State::open:
-                ns.circuit = RedisCircuitState::open;
-                break;
-            case Breaker::State::half_open:
-                ns.circuit = RedisCircuitState::half_open;
-                break;
-            }
+            ns.circuit = detail::redis::public_state<RedisCircuitState>(node->breaker.state());
             const auto p = node->pool.stats();
             ns.connections_opened = p.opened;
             ns.connect_failures = p.connect_failures;
@@ -9090,8 +9660,7 @@ public:
     }
 
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// The seeds, passwords masked.
@@ -9116,6 +9685,7 @@ private:
     using NodeAddr = detail::redis::NodeAddr;
     using SlotMap = detail::redis::SlotMap;
     using Redirect = detail::redis::Redirect;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
 
@@ -9133,9 +9703,12 @@ private:
     struct Wire {
         explicit Wire(bool ask) : asking(ask) {}
         void add(std::initializer_list<std::string_view> args) {
+            add_args(std::span<const std::string_view>(args.begin(), args.size()));
+        }
+        void add_args(std::span<const std::string_view> args) {
             if (asking)
                 append({"ASKING"});
-            append(std::span<const std::string_view>(args.begin(), args.size()));
+            append(args);
             ++commands;
         }
         void append(std::span<const std::string_view> args) {
@@ -9182,13 +9755,9 @@ private:
         std::atomic<Clock::rep> next_refresh_allowed{0}; // steady-clock ticks
         std::atomic<Clock::rep> next_periodic{0};
 
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0}, moved{0}, ask{0}, redirect_limit{0}, refreshes{0},
             refresh_failures{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
     };
 
     explicit RedisClusterStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
@@ -9252,12 +9821,16 @@ private:
             st->popts.wait_timeout = opts.pool_wait;
             st->popts.idle_check_after = opts.idle_check_after;
             st->popts.backoff_max = opts.reconnect_backoff_max;
-            st->sink = opts.log_sink;
+            st->report.configure({.sink = opts.log_sink,
+                                  .secrets = {first.password},
+                                  .fail_fast = "operations on its slots fail fast",
+                                  .answers = "the node answers again"});
             st->opts = std::move(opts);
             if (first.tls() && !st->opts.tls.verify)
-                emit(*st, "llmcache: redis cluster: TLS certificate verification is OFF "
-                          "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
-                          "and change the cache");
+                st->report.emit(
+                    "llmcache: redis cluster: TLS certificate verification is OFF "
+                    "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
+                    "and change the cache");
             return st;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -9387,20 +9960,20 @@ private:
             st.next_periodic.store((Clock::now() + st.opts.refresh_interval).time_since_epoch().count(),
                                    std::memory_order_relaxed);
             if (covered < detail::redis::cluster_slots)
-                emit_once(
-                    st, Failure::masterdown,
+                st.report.log_once(
+                    Failure::masterdown,
                     "llmcache: redis cluster: " + std::to_string(detail::redis::cluster_slots - covered) +
                         " of 16384 slots have no master; keys in them are misses");
             return {};
         }
         st.refresh_failures.fetch_add(1, std::memory_order_relaxed);
-        why = scrub(
-            st, "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
+        why = st.report.scrub(
+            "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
         {
             std::lock_guard lock(st.map_mu);
             st.topology_error = why;
         }
-        emit_once(st, not_cluster ? Failure::other_reply : Failure::connect, why);
+        st.report.log_once(not_cluster ? Failure::other_reply : Failure::connect, why);
         return fail(ErrorCode::store_unavailable, why);
     }
 
@@ -9429,7 +10002,7 @@ private:
             std::lock_guard lock(st.map_mu);
             why = st.topology_error;
         }
-        st.errors[static_cast<std::size_t>(Failure::connect)].fetch_add(1, std::memory_order_relaxed);
+        st.report.count(Failure::connect);
         return unexpected<Error>(Error{
             ErrorCode::store_unavailable,
             why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0, std::nullopt});
@@ -9492,9 +10065,9 @@ private:
             }
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisClusterStore: unexpected internal error");
         }
 #endif
     }
@@ -9510,7 +10083,7 @@ private:
             return run_attempt<T>(node, op, a, body);
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9525,9 +10098,8 @@ private:
             return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(node.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(node.circuit_message);
         }
         if (admit == Breaker::Admit::probe)
             node.pool.reset_backoff();
@@ -9596,7 +10168,7 @@ private:
             return {};
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9676,6 +10248,10 @@ private:
         return detail::redis::integer(c, r, cmd,
                                       [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
+    }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.
     template <class Page>
@@ -9687,109 +10263,20 @@ private:
             std::forward<Page>(page));
     }
 
-    // --- outcomes ---------------------------------------------------------------------------
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
+    // --- outcomes (see detail/redis/reporter.hpp) ---------------------------------------------
     /// Counts (and logs once) a failure that did not come from a node's answer.
     unexpected<Error> counted(Failure kind, Error e) {
-        State& st = *state_;
-        st.errors[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
-        e.message = scrub(st, std::move(e.message));
-        emit_once(st, kind, e.message);
-        return unexpected<Error>(std::move(e));
+        return state_->report.failed(kind, std::move(e));
     }
 
     void succeeded(Node& node, Breaker::Admit admit, Op op) {
-        State& st = *state_;
-        if (node.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        state_->report.succeeded(node.breaker, admit, op == Op::write, node.url);
     }
 
+    /// A node that cannot be reached or says CLUSTERDOWN: the topology may have changed too.
     unexpected<Error> failed(Node& node, Breaker::Admit admit, Op, Fault f) {
-        State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io)
-                node.pool.drop_idle();
-            // A node that cannot be reached or says CLUSTERDOWN: the topology may have changed.
-            want_refresh();
-            if (node.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations on its slots fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            node.breaker.on_neutral(admit);
-        } else if (node.breaker.on_success(admit) == Breaker::Change::closed) {
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        }
-        emit_once(st, f.kind, f.error.message);
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static void emit_once(State& st, Failure kind, const std::string& message) {
-        const auto k = static_cast<std::size_t>(kind);
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, message + " [" + std::string(detail::redis::to_string(kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        const std::string& pw = st.base.password;
-        if (pw.empty())
-            return text;
-        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
-            text.replace(p, pw.size(), "***");
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-        }
-#endif
+        return state_->report.failed(node.breaker, node.pool, admit, std::move(f), node.url,
+                                     [this] { want_refresh(); });
     }
 
     std::shared_ptr<State> state_;

@@ -24,6 +24,7 @@ static_assert(!llmcache::in_process_store<llmcache::UpstashRestStore>);
 
 #include <llmcache/detail/json_read.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -454,6 +455,20 @@ TEST_CASE("upstash: malformed, truncated and unexpected replies are errors", "[u
     next_status = 503;
     next_body = "busy";
     CHECK(store.get("k").error().code == ErrorCode::store_unavailable);
+    // A connection cut mid-body.
+    fake.set_handler([](const llmcache_test::RecordedRequest&) {
+        llmcache_test::Reply r;
+        r.body = R"({"result":"dmFsdWU="})";
+        r.cut_after = 8;
+        return r;
+    });
+    CHECK(store.get("k").error().code == ErrorCode::store_unavailable);
+    fake.set_handler([&](const llmcache_test::RecordedRequest&) {
+        llmcache_test::Reply r;
+        r.status = next_status;
+        r.body = next_body;
+        return r;
+    });
     // A pipeline answered with the wrong number of envelopes.
     next_status = 200;
     next_body = R"([{"result":"OK"}])";
@@ -468,6 +483,29 @@ TEST_CASE("upstash: malformed, truncated and unexpected replies are errors", "[u
     // A whole pipeline refused.
     next_body = R"({"error":"ERR max daily request limit exceeded"})";
     CHECK(store.put_many(two).error().code == ErrorCode::store_rejected);
+}
+
+TEST_CASE("upstash: one store shared by threads; each thread keeps its own keep-alive connection",
+          "[upstash]") {
+    Fixture f;
+    auto store = f.store();
+    std::atomic<int> good{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                const std::string key = "mt:" + std::to_string(t) + ":" + std::to_string(i);
+                const std::string value = std::string(1, static_cast<char>(t)) + std::string(i, '\xff');
+                if (store.put(key, value, 60'000ms) && store.get(key).value_or(std::nullopt) == value)
+                    ++good;
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    CHECK(good == 100);
+    CHECK(f.admin.dbsize() == 100);
+    CHECK(f.upstash.server().connections() <= 4);
+    CHECK(store.stats().requests == 200);
 }
 
 TEST_CASE("upstash: a value over max_request_bytes is refused before sending", "[upstash]") {
@@ -537,6 +575,5 @@ TEST_CASE("upstash: a Cache keeps answering when Upstash is down (fail-open)", "
     CHECK(*model.calls == 3);
     CHECK(cache.stats().store_errors > 0);
 }
-
 
 #endif // LLMCACHE_WITH_HIREDIS

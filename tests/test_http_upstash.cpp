@@ -97,7 +97,7 @@ TEST_CASE("upstash: get, put, erase round trip binary values; what was sent on t
     CHECK((req.header("upstash-encoding") == "base64") == base64);
     // The command is a JSON array; the value travels as base64 text.
     std::string body = req.body;
-    const auto cmd = llmcache::detail::json::parse(body);
+    const auto cmd = llmcache::detail::json_read::parse(body);
     REQUIRE(cmd);
     REQUIRE(cmd->items.size() == 3);
     CHECK(cmd->items[0].string == "SET");

@@ -9849,6 +9849,8 @@ LLMCACHE_END_NAMESPACE
 // Reading JSON with simdjson's On-Demand API: one parser per thread, and a small value tree for
 // replies whose shape is only known at run time (Upstash results: null, integers, strings and
 // nested arrays). Hot paths with a known shape (embedding vectors) iterate On-Demand directly.
+// (Namespace detail::json_read; the model backends keep their streaming helpers in
+// backend/detail/json.hpp, namespace detail::json.)
 //
 // simdjson needs SIMDJSON_PADDING readable bytes after the text; iterate() and parse() take the
 // body as a std::string& and grow its capacity (not its size) when needed, instead of copying it.
@@ -9867,7 +9869,7 @@ LLMCACHE_END_NAMESPACE
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-namespace detail::json {
+namespace detail::json_read {
 
 /// The calling thread's On-Demand parser (reused: its buffers grow to the largest document seen).
 inline simdjson::ondemand::parser& thread_parser() noexcept {
@@ -10038,7 +10040,7 @@ inline std::optional<Value> parse(std::string& text) noexcept {
 #endif
 }
 
-} // namespace detail::json
+} // namespace detail::json_read
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/json_read.hpp
 
@@ -10330,9 +10332,9 @@ private:
     static Error status_error(const State& st, http::HttpResponse& res) {
         std::string provider_message;
         std::string type_and_code;
-        if (auto doc = detail::json::parse(res.body)) {
-            const detail::json::Value* e = doc->find("error");
-            const detail::json::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
+        if (auto doc = detail::json_read::parse(res.body)) {
+            const detail::json_read::Value* e = doc->find("error");
+            const detail::json_read::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
             if (const auto* m = holder->find("message"); m != nullptr && m->is_string())
                 provider_message = m->string;
             else if (e != nullptr && e->is_string()) // TEI's native {"error": "..."}
@@ -10391,7 +10393,7 @@ private:
         const std::size_t dims = st.options.dimensions;
         std::vector<std::vector<float>> out(expected);
         od::document doc;
-        if (detail::json::iterate(body, doc) != simdjson::SUCCESS)
+        if (detail::json_read::iterate(body, doc) != simdjson::SUCCESS)
             return bad("the response is not JSON");
         od::object root;
         if (doc.get_object().get(root) != simdjson::SUCCESS)
@@ -10449,7 +10451,7 @@ private:
                 out[static_cast<std::size_t>(*index)] = std::move(vec);
             }
         }
-        if (!detail::json::at_end(doc))
+        if (!detail::json_read::at_end(doc))
             return bad("trailing or truncated JSON");
         if (!saw_data)
             return bad("no `data` in the response");
@@ -11124,7 +11126,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    using Value = detail::json::Value;
+    using Value = detail::json_read::Value;
     using Decimal = detail::upstash::Decimal;
     using Breaker = detail::upstash::Breaker;
     using Envelope = detail::upstash::Envelope;
@@ -11386,7 +11388,7 @@ private:
             st.auth.fetch_add(1, std::memory_order_relaxed);
             std::string message = "llmcache: Upstash at " + st.host + " refused the token (HTTP " +
                                   std::to_string(r.status) + ")";
-            if (auto parsed = detail::json::parse(r.body)) // Upstash explains in {"error": ...}
+            if (auto parsed = detail::json_read::parse(r.body)) // Upstash explains in {"error": ...}
                 if (const Value* e = parsed->find("error"); e != nullptr && e->is_string())
                     message += ": " + e->string.substr(0, 200);
             http::detail::scrub(message, st.opts.token);
@@ -11397,7 +11399,7 @@ private:
             return outage(admit, ErrorCode::store_unavailable,
                           "llmcache: Upstash at " + st.host + " answered HTTP " + std::to_string(r.status));
         }
-        auto parsed = detail::json::parse(r.body);
+        auto parsed = detail::json_read::parse(r.body);
         std::vector<Envelope> envelopes;
         bool well_formed = parsed.has_value();
         if (well_formed) {

@@ -34,6 +34,11 @@ struct CacheStats;
 struct ExactOnly;
 class MemoryStore;
 class SimulatedModel;
+struct RetryPolicy;
+struct AnthropicOptions;
+class AnthropicBackend; // backend/anthropic.hpp (LLMCACHE_WITH_CURL)
+struct OpenAIOptions;
+class OpenAIBackend; // backend/openai.hpp (LLMCACHE_WITH_CURL)
 struct NullObserver;
 class JsonLinesObserver;
 

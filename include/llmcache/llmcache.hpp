@@ -15,10 +15,12 @@
 #include "fwd.hpp"
 
 #include "backend/callable.hpp"
+#include "backend/retry.hpp"
 #include "backend/simulated.hpp"
 #include "cache.hpp"
 #include "call_record.hpp"
 #include "concepts.hpp"
+#include "detail/sse.hpp"
 #include "embed/hashing.hpp"
 #include "entry.hpp"
 #include "error.hpp"
@@ -50,6 +52,8 @@
 #endif
 
 #if LLMCACHE_WITH_CURL
+#include "backend/anthropic.hpp"
+#include "backend/openai.hpp"
 #include "detail/http/client.hpp"
 #include "embed/openai.hpp"
 #include "store/upstash.hpp"

@@ -113,6 +113,11 @@ struct CacheStats;
 struct ExactOnly;
 class MemoryStore;
 class SimulatedModel;
+struct RetryPolicy;
+struct AnthropicOptions;
+class AnthropicBackend; // backend/anthropic.hpp (LLMCACHE_WITH_CURL)
+struct OpenAIOptions;
+class OpenAIBackend; // backend/openai.hpp (LLMCACHE_WITH_CURL)
 struct NullObserver;
 class JsonLinesObserver;
 
@@ -577,6 +582,192 @@ CallableBackend(F) -> CallableBackend<F>;
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/backend/callable.hpp
+// begin of file: llmcache/backend/retry.hpp
+// RetryPolicy: how the HTTP model backends retry a failed call.
+//
+// The defaults copy the official Anthropic and OpenAI SDKs: 2 retries; exponential backoff from
+// 0.5 s doubling up to 8 s; a server's `retry-after-ms` / `retry-after` (seconds or HTTP date) wins
+// over the backoff. Unlike the SDKs, the backoff uses full jitter (a uniform wait between 0 and
+// the exponential bound), so many clients that failed together do not come back together.
+//
+// What is retried is decided by the error (Error::transient(): connection failures, timeouts,
+// 408, 409, 429 rate limits, 5xx, 529), never a quota or spend limit, an authentication failure or
+// a bad request. A retry is never made when its wait would end after the call's deadline, and a
+// server asking for a longer wait than max_retry_after gets its error returned at once, with
+// Error::retry_after set, rather than a retry that would only be refused again.
+
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct RetryPolicy {
+    int max_retries = 2;                               ///< retries after the first attempt
+    std::chrono::milliseconds initial_backoff{500};    ///< bound of the first retry's wait
+    std::chrono::milliseconds max_backoff{8'000};      ///< the bound stops doubling here
+    std::chrono::milliseconds max_retry_after{60'000}; ///< longest server-asked wait we honour
+};
+
+namespace detail {
+
+/// The wait before retry number `retry` (0 for the first retry): uniform in [0, bound) with
+/// bound = min(max_backoff, initial_backoff * 2^retry); `unit` is a random number in [0, 1).
+inline std::chrono::milliseconds backoff_delay(const RetryPolicy& p, int retry, double unit) noexcept {
+    const double initial = static_cast<double>(p.initial_backoff.count());
+    const double bound = std::min(static_cast<double>(p.max_backoff.count()),
+                                  initial * std::ldexp(1.0, std::clamp(retry, 0, 60)));
+    const double u = std::clamp(unit, 0.0, 1.0);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(bound * u));
+}
+
+/// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the form RFC 9110 requires senders
+/// to use in Retry-After.
+inline std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s) noexcept {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+        s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+        return std::nullopt;
+    auto number = [&](std::size_t pos, std::size_t len, int& out) {
+        const char* first = s.data() + pos;
+        auto [ptr, ec] = std::from_chars(first, first + len, out);
+        return ec == std::errc{} && ptr == first + len;
+    };
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+    unsigned month = 0;
+    for (unsigned m = 0; m < 12; ++m)
+        if (s.substr(8, 3) == months[m])
+            month = m + 1;
+    if (month == 0 || !number(5, 2, day) || !number(12, 4, year) || !number(17, 2, hour) ||
+        !number(20, 2, minute) || !number(23, 2, second) || hour > 23 || minute > 59 || second > 60)
+        return std::nullopt;
+    const std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
+                                          std::chrono::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok())
+        return std::nullopt;
+    return std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
+           std::chrono::seconds{second};
+}
+
+/// A non-negative decimal number ("2", "1.5"); no sign, no exponent.
+inline std::optional<double> parse_decimal(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    if (s.empty() || !((s.front() >= '0' && s.front() <= '9') || s.front() == '.'))
+        return std::nullopt;
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::fixed);
+    if (ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(v))
+        return std::nullopt;
+    return v;
+}
+
+/// The wait a server asked for: `retry-after-ms` (milliseconds, OpenAI's) first, then
+/// `retry-after` as seconds or an HTTP date (relative to `now`). Empty when neither parses.
+/// A date in the past is a wait of zero.
+inline std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view retry_after_ms, std::string_view retry_after,
+                  std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) noexcept {
+    constexpr double max_ms = 1e12; // ~30 years: anything longer is as good as "never"
+    if (auto ms = parse_decimal(retry_after_ms))
+        return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(std::min(*ms, max_ms))));
+    if (auto seconds = parse_decimal(retry_after))
+        return std::chrono::milliseconds(
+            static_cast<std::int64_t>(std::ceil(std::min(*seconds * 1e3, max_ms))));
+    if (auto date = parse_http_date(retry_after)) {
+        if (*date <= now)
+            return std::chrono::milliseconds{0};
+        return std::chrono::ceil<std::chrono::milliseconds>(*date - now);
+    }
+    return std::nullopt;
+}
+
+/// A uniform random number in [0, 1) from a per-thread generator (jitter needs no quality).
+inline double jitter_unit() noexcept {
+    thread_local std::minstd_rand gen{static_cast<std::minstd_rand::result_type>(
+        std::random_device{}() ^ std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+    return std::generate_canonical<double, 32>(gen) * 0.999999;
+}
+
+/// What one attempt produced, and whether it may be retried (by default: Error::transient()).
+template <class T>
+struct Attempt {
+    Result<T> result;
+    bool retryable = false;
+
+    static Attempt from(Result<T> r) {
+        const bool again = !r && r.error().transient();
+        return Attempt{std::move(r), again};
+    }
+};
+
+/// The real clock and sleep; tests pass their own.
+struct SteadyTime {
+    std::chrono::steady_clock::time_point now() const noexcept { return std::chrono::steady_clock::now(); }
+    void sleep(std::chrono::milliseconds d) const { std::this_thread::sleep_for(d); }
+    double unit() const noexcept { return jitter_unit(); }
+};
+
+/// Adds to a failure's message how many attempts were made and why retrying stopped.
+template <class T>
+Result<T> note_attempts(Result<T> r, int attempts, std::string_view why_stopped = {}) {
+    if (!r && (attempts > 1 || !why_stopped.empty())) {
+        std::string& m = r.error().message;
+        if (attempts > 1)
+            m += " (after " + std::to_string(attempts) + " attempts)";
+        m += why_stopped;
+    }
+    return r;
+}
+
+/// Calls `attempt(std::chrono::milliseconds time_left) -> Attempt<T>` until it succeeds, fails in
+/// a way that is not retryable, has been retried `policy.max_retries` times, or the next wait
+/// would end at or after `deadline`. `time` provides now(), sleep(ms) and unit() (see SteadyTime).
+/// The last error is returned; when retries were made its message says how many attempts.
+template <class T, class AttemptFn, class Time = SteadyTime>
+Result<T> run_with_retries(const RetryPolicy& policy, std::chrono::steady_clock::time_point deadline,
+                           AttemptFn&& attempt, Time&& time = {}) {
+    for (int n = 0;; ++n) {
+        const auto now = time.now();
+        if (now >= deadline)
+            return fail(ErrorCode::backend_timeout,
+                        n == 0 ? std::string("the call's deadline passed before it was made")
+                               : "the call's deadline passed after " + std::to_string(n) + " attempts");
+        Attempt<T> a = attempt(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        if (a.result || !a.retryable || n >= policy.max_retries)
+            return note_attempts(std::move(a.result), n + 1);
+        const Error& e = a.result.error();
+        std::chrono::milliseconds wait;
+        if (e.retry_after) {
+            if (*e.retry_after > policy.max_retry_after)
+                return note_attempts(std::move(a.result), n + 1,
+                                     "; retry-after exceeds RetryPolicy::max_retry_after");
+            wait = *e.retry_after;
+        } else {
+            wait = backoff_delay(policy, n, time.unit());
+        }
+        if (time.now() + wait >= deadline)
+            return note_attempts(std::move(a.result), n + 1, "; no retry: the wait would pass the deadline");
+        time.sleep(wait);
+    }
+}
+
+} // namespace detail
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/retry.hpp
 // begin of file: llmcache/backend/simulated.hpp
 // SimulatedModel: an offline stand-in for a chat model, for demos, tests and benchmarks.
 //
@@ -611,9 +802,11 @@ LLMCACHE_END_NAMESPACE
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -682,6 +875,24 @@ public:
         }
         if (reason == StopReason::end_turn)
             r.text.push_back('.');
+        return r;
+    }
+
+    /// complete(), then the text handed to `on_delta` word by word (each piece a space and a
+    /// word), so demos and tests can stream without a network. Fits streaming_backend.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta) {
+        auto r = complete(req);
+        if (!r)
+            return r;
+        std::string_view rest = r->text;
+        while (!rest.empty()) {
+            const std::size_t next = rest.find(' ', 1);
+            const std::size_t n = next == std::string_view::npos ? rest.size() : next;
+            on_delta(rest.substr(0, n));
+            rest.remove_prefix(n);
+        }
         return r;
     }
 
@@ -1009,6 +1220,24 @@ concept similarity_policy = requires {
 template <class B>
 concept model_backend = requires(B& b, const Request& r) {
     { b.complete(r) } -> std::same_as<Result<Response>>;
+};
+
+namespace detail {
+/// Stands for the callable a caller hands to stream(): it takes each piece of text.
+struct TextDeltaArchetype {
+    void operator()(std::string_view) const noexcept {}
+};
+} // namespace detail
+
+/// A backend that can also stream (Cache::invoke_stream needs one):
+///   b.stream(req, on_delta) -> Result<Response>   calls on_delta(std::string_view) with each
+///                              piece of text as it arrives; returns the whole answer when the
+///                              stream ended normally, or the error
+/// The backend takes any callable (a template parameter); the concept checks one archetype.
+template <class B>
+concept streaming_backend = model_backend<B> &&
+    requires(B& b, const Request& r, detail::TextDeltaArchetype& f) {
+    { b.stream(r, f) } -> std::same_as<Result<Response>>;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -2549,6 +2778,120 @@ public:
         return options_.cache_empty || !r.text.empty() || !r.tool_calls_json.empty();
     }
 
+    // ---- Streaming -----------------------------------------------------------------------------
+    /// invoke() for callers that show text as it arrives, with one code path for hits and misses:
+    /// `on_delta(std::string_view)` receives the answer's text either way.
+    /// - Hit: the cached text is replayed through on_delta in one piece (after the hit's latency
+    ///   was measured, so stats show the cache's time, not the callback's); cache_hit is true.
+    /// - Miss: backend.stream() hands each delta on as it arrives. The answer is stored only when
+    ///   the stream ended normally (the backend returned a Response) and it is cacheable; an error
+    ///   event, a cut connection or a stream that ended early is an error, and nothing is stored,
+    ///   even though the caller may have seen part of the text.
+    /// - Single-flight as invoke(): a concurrent identical call waits for the leader's stream and
+    ///   then gets the whole text in one piece (it sees no partial text of another call).
+    ///   Cross-process leases (distributed_single_flight) apply as in invoke().
+    /// Statistics, observer records, CallOptions and store-budget rules are invoke()'s. Tool-call-only
+    /// answers have no text, so on_delta is not called for them. on_delta should not throw: the
+    /// HTTP backends turn an exception from it into backend_failed (it cannot cross libcurl).
+    template <class OnDelta>
+    requires streaming_backend<Backend> && std::invocable<OnDelta&, std::string_view> Result<Response>
+    invoke_stream(const Request& req, OnDelta&& on_delta, const CallOptions& opts = {}) {
+        Record rec;
+        const auto start = Clock::now();
+        detail::store_budget::Scope budget(options_.store_budget, start);
+        if (auto bad = validate(req, opts); !bad.empty()) {
+            Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
+            rec.outcome = Outcome::error;
+            notify(req, {}, nullptr, &error.error(), std::nullopt, Clock::now() - start, rec);
+            return error;
+        }
+        const std::string key = key_.key_for(req);
+        auto replayed = [&](Result<Response> r) {
+            if (r && !r->text.empty())
+                on_delta(std::string_view(r->text));
+            return r;
+        };
+        // call_and_store(), with the backend's stream instead of complete().
+        auto stream_and_store = [&]() -> Result<Response> {
+            counters_.add(detail::Counter::backend_calls);
+            const auto started = Clock::now();
+            Result<Response> result = [&] {
+                detail::store_budget::Pause model_time;
+                return backend_.stream(req, on_delta);
+            }();
+            rec.backend_latency = Clock::now() - started;
+            if (!result) {
+                counters_.add(detail::Counter::backend_errors);
+                return result;
+            }
+            result->cache_hit = false;
+            if (opts.skip_write)
+                return result;
+            if (!cacheable(*result)) {
+                counters_.add(detail::Counter::not_cacheable);
+                return result;
+            }
+            (void)write(req, key, *result, opts, rec);
+            return result;
+        };
+
+        const bool read = !(opts.skip_read || opts.force_refresh);
+        if (read) {
+            if (auto hit = read_any(req, key, rec))
+                return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+        } else {
+            if (opts.force_refresh)
+                evict(req, key, rec);
+            counters_.add(detail::Counter::bypasses);
+            rec.outcome = Outcome::bypass;
+        }
+        if (!read || !options_.single_flight)
+            return finish_call(req, key, stream_and_store(), start, rec);
+
+        // single_flight_miss(), streaming.
+        const auto deadline = start + options_.single_flight_wait;
+        for (int round = 0; round < 3; ++round) {
+            auto ticket = flights_.join(key);
+            if (ticket.leader) {
+                LeaderGuard guard{flights_, key, ticket};
+                if (auto hit = read_exact(key, rec)) {
+                    guard.finish(*hit);
+                    return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                }
+                std::optional<std::string> lease;
+                if constexpr (leasing_store<Store>) {
+                    if (options_.distributed_single_flight) {
+                        if (auto hit = await_lease(key, rec, lease)) {
+                            guard.finish(*hit);
+                            return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                        }
+                    }
+                }
+                Result<Response> result = stream_and_store();
+                if constexpr (leasing_store<Store>) {
+                    if (lease && !budget_gone(rec))
+                        (void)store_.release_lease(lease_key(key), *lease);
+                }
+                guard.finish(result);
+                return finish_call(req, key, std::move(result), start, rec);
+            }
+            auto shared = [&] {
+                detail::store_budget::Pause leader_time;
+                return detail::SingleFlight::wait(ticket, deadline);
+            }();
+            if (!shared)
+                break;
+            if (shared->has_value()) {
+                Response resp = **shared;
+                resp.cache_hit = false;
+                return replayed(finish_coalesced(req, key, std::move(resp), start, rec));
+            }
+            if (!shared->error().transient())
+                return finish_call(req, key, std::move(*shared), start, rec);
+        }
+        return finish_call(req, key, stream_and_store(), start, rec);
+    }
+
 private:
     using Clock = std::chrono::steady_clock;
     static constexpr bool observed = detail::observer_enabled<Observer>();
@@ -2990,6 +3333,142 @@ Cache(Key, Store, Similarity, Ttl, Backend, Observer, CacheOptions)
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/cache.hpp
+// begin of file: llmcache/detail/sse.hpp
+// Server-sent events (text/event-stream): bytes in, whole events out.
+//
+// Follows the WHATWG event-stream grammar: lines end with CRLF, LF or CR (a CRLF split across two
+// chunks is one line end); a line starting with ':' is a comment; "field: value" loses one space
+// after the colon; `data` lines of one event are joined with '\n'; a blank line ends the event, and
+// an event without data is not dispatched; a UTF-8 byte-order mark at the very start is skipped.
+// Chunks may split the stream anywhere, even inside a CRLF or a multi-byte character. Bytes after
+// the last blank line belong to an unfinished event, which the stream's end discards (the
+// `pending()` check tells a caller that the stream was cut inside an event).
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail {
+
+/// One dispatched event. The views stay valid until the next feed().
+struct SseEvent {
+    std::string_view type; ///< the `event:` field; "message" when the event had none
+    std::string_view data; ///< `data:` lines joined with '\n'
+    std::string_view id;   ///< the last `id:` seen in the stream (it persists across events)
+};
+
+class SseParser {
+public:
+    /// Parses `chunk` and calls `on_event(const SseEvent&) -> bool` for each complete event;
+    /// returning false stops parsing (feed then returns false too, and the parser should be
+    /// dropped). Returns true when every complete event was handed over.
+    template <class OnEvent>
+    bool feed(std::string_view chunk, OnEvent&& on_event) {
+        if (!seen_start_) {
+            // The byte-order mark may itself arrive split over chunks.
+            static constexpr std::string_view bom = "\xEF\xBB\xBF";
+            while (bom_matched_ < bom.size() && !chunk.empty() && chunk.front() == bom[bom_matched_]) {
+                ++bom_matched_;
+                chunk.remove_prefix(1);
+            }
+            if (chunk.empty() && bom_matched_ < bom.size())
+                return true; // still could be a BOM
+            if (bom_matched_ > 0 && bom_matched_ < bom.size())
+                line_.append(bom.substr(0, bom_matched_)); // not a BOM after all: ordinary bytes
+            seen_start_ = true;
+        }
+        while (!chunk.empty()) {
+            if (after_cr_) {
+                after_cr_ = false;
+                if (chunk.front() == '\n') { // the LF of a CRLF split across chunks
+                    chunk.remove_prefix(1);
+                    continue;
+                }
+            }
+            const std::size_t end = chunk.find_first_of("\r\n");
+            if (end == std::string_view::npos) {
+                line_.append(chunk);
+                return true;
+            }
+            after_cr_ = chunk[end] == '\r';
+            std::string_view line = chunk.substr(0, end);
+            if (!line_.empty()) {
+                line_.append(line);
+                line = line_;
+            }
+            chunk.remove_prefix(end + 1);
+            if (after_cr_ && !chunk.empty() && chunk.front() == '\n') {
+                chunk.remove_prefix(1);
+                after_cr_ = false;
+            }
+            const bool go_on = process_line(line, on_event);
+            line_.clear();
+            if (!go_on)
+                return false;
+        }
+        return true;
+    }
+
+    /// True when bytes of an event that was not finished by a blank line are buffered: a stream
+    /// that ends now was cut inside an event.
+    bool pending() const noexcept { return !line_.empty() || has_data_ || !type_.empty(); }
+
+private:
+    template <class OnEvent>
+    bool process_line(std::string_view line, OnEvent& on_event) {
+        if (line.empty())
+            return dispatch(on_event);
+        if (line.front() == ':')
+            return true; // comment (servers send them as keep-alives)
+        std::string_view field = line, value;
+        if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+            field = line.substr(0, colon);
+            value = line.substr(colon + 1);
+            if (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+        }
+        if (field == "data") {
+            if (has_data_)
+                data_.push_back('\n');
+            data_.append(value);
+            has_data_ = true;
+        } else if (field == "event") {
+            type_.assign(value);
+        } else if (field == "id") {
+            if (value.find('\0') == std::string_view::npos)
+                id_.assign(value);
+        } // `retry` and unknown fields: ignored (we never reconnect by ourselves)
+        return true;
+    }
+
+    template <class OnEvent>
+    bool dispatch(OnEvent& on_event) {
+        bool go_on = true;
+        if (has_data_) {
+            SseEvent ev{type_.empty() ? std::string_view("message") : std::string_view(type_), data_, id_};
+            go_on = static_cast<bool>(on_event(static_cast<const SseEvent&>(ev)));
+        }
+        data_.clear();
+        type_.clear();
+        has_data_ = false;
+        return go_on;
+    }
+
+    std::string line_; ///< a line split across chunks
+    std::string data_;
+    std::string type_;
+    std::string id_;
+    bool has_data_ = false;
+    bool after_cr_ = false;
+    bool seen_start_ = false;
+    std::size_t bom_matched_ = 0;
+};
+
+} // namespace detail
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/sse.hpp
 // begin of file: llmcache/embed/hashing.hpp
 // HashingEmbedder: the offline default embedder. Deterministic, no model and no data files.
 //
@@ -9321,6 +9800,273 @@ LLMCACHE_END_NAMESPACE
 #endif
 
 #if LLMCACHE_WITH_CURL
+// begin of file: llmcache/backend/anthropic.hpp
+// AnthropicBackend: Claude through the Messages API (POST {base_url}/v1/messages).
+//
+//     auto claude = llmcache::AnthropicBackend::from_env();   // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
+//     llmcache::Cache cache{llmcache::Xxh3Key{}, llmcache::MemoryStore{}, llmcache::ExactOnly{},
+//                           llmcache::ttl::ProductQa{}, claude};
+//     auto answer = cache.invoke(llmcache::Request::chat("claude-sonnet-4-5", "What is BM25?"));
+//     auto streamed = cache.invoke_stream(req, [](std::string_view delta) { std::cout << delta; });
+//
+// Request → body: model, max_tokens (the request's, else AnthropicOptions::default_max_tokens,
+// because the API requires one), system, messages, temperature, top_p, top_k, stop_sequences,
+// tools and tool_choice (GenerationParams' JSON, checked to parse, passed through as is).
+// Answer → Response: text blocks joined; tool_use blocks as a JSON array in tool_calls_json;
+// stop_reason, stop_sequence, the model that answered, and usage with the prompt-cache counts
+// (cache_read_input_tokens, cache_creation_input_tokens); a count the API left out is unknown.
+//
+// Errors: each status and error.type maps to an ErrorCode (400/404/413 invalid_request, 401/403
+// authentication, 429 rate_limited, 500/529 backend_unavailable, ...) with the provider's message,
+// its request-id, the status in Error::http_status and retry-after in Error::retry_after. A 429
+// (or 400) whose body says a spend or billing limit was reached is quota_exhausted and is not
+// retried. Transient failures are retried per RetryPolicy (see retry.hpp) within `deadline`. The
+// API key is sent only in the x-api-key header: it never appears in an error message or a log.
+//
+// Thread-safe: calls share nothing but the options (each thread has its own connection).
+
+// begin of file: llmcache/backend/detail/anthropic_wire.hpp
+// The Anthropic Messages API on the wire: the request body built from a Request, the answer read
+// into a Response, and the server-sent-event stream assembled into one.
+// Reference: POST /v1/messages, anthropic-version 2023-06-01.
+
+// begin of file: llmcache/backend/detail/json.hpp
+// JSON for the HTTP model backends: a small writer for request bodies, and helpers around simdjson's
+// on-demand parser for answers.
+//
+// On-demand parsing checks the structure of the whole document (a truncated or unbalanced body is
+// an error) and the syntax and type of every value it reads; values the backends skip (fields they
+// do not use) are only checked for structure. Everything the backends keep is fully checked.
+
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::json {
+
+namespace od = simdjson::ondemand;
+
+/// Appends JSON to a string: objects, arrays, keys and values, with the commas in the right places.
+/// Nesting deeper than 64 levels is not supported (request bodies need four).
+class Writer {
+public:
+    explicit Writer(std::string& out) noexcept : out_(out) {}
+
+    Writer& begin_object() { return open('{'); }
+    Writer& end_object() { return close('}'); }
+    Writer& begin_array() { return open('['); }
+    Writer& end_array() { return close(']'); }
+
+    Writer& key(std::string_view k) {
+        separate();
+        append_json_string(out_, k);
+        out_.push_back(':');
+        after_key_ = true;
+        return *this;
+    }
+    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
+    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
+    /// replaces invalid UTF-8. Same output, several times faster on prose.
+    Writer& string(std::string_view v) {
+        separate();
+        out_.push_back('"');
+        while (!v.empty()) {
+            std::size_t plain = 0;
+            while (plain < v.size() && is_plain(v[plain]))
+                ++plain;
+            out_.append(v.data(), plain);
+            v.remove_prefix(plain);
+            std::size_t special = 0;
+            while (special < v.size() && !is_plain(v[special]))
+                ++special;
+            if (special == 0)
+                break;
+            const std::size_t mark = out_.size();
+            append_json_string(out_, v.substr(0, special)); // appends "..."
+            out_.erase(mark, 1);
+            out_.pop_back();
+            v.remove_prefix(special);
+        }
+        out_.push_back('"');
+        return *this;
+    }
+    Writer& integer(std::int64_t v) {
+        separate();
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+        return *this;
+    }
+    /// A finite double in its shortest round-trip form (callers reject NaN and infinities).
+    Writer& number(double v) {
+        separate();
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+        return *this;
+    }
+    Writer& boolean(bool v) {
+        separate();
+        out_.append(v ? "true" : "false");
+        return *this;
+    }
+    /// Already-valid JSON, copied as is.
+    Writer& raw(std::string_view json) {
+        separate();
+        out_.append(json);
+        return *this;
+    }
+
+private:
+    static bool is_plain(char c) noexcept {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+    }
+
+    void separate() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (depth_ > 0) {
+            if (has_items_ & (std::uint64_t{1} << depth_))
+                out_.push_back(',');
+            has_items_ |= std::uint64_t{1} << depth_;
+        }
+    }
+    Writer& open(char c) {
+        separate();
+        out_.push_back(c);
+        ++depth_;
+        has_items_ &= ~(std::uint64_t{1} << depth_);
+        return *this;
+    }
+    Writer& close(char c) {
+        out_.push_back(c);
+        --depth_;
+        return *this;
+    }
+
+    std::string& out_;
+    std::uint64_t has_items_ = 0;
+    unsigned depth_ = 0;
+    bool after_key_ = false;
+};
+
+/// The calling thread's on-demand parser (parsers are reusable but not shareable).
+inline od::parser& thread_parser() {
+    thread_local od::parser parser;
+    return parser;
+}
+
+/// Makes room for simdjson's padding after the text, so it can be parsed in place.
+inline void pad(std::string& text) {
+    if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING)
+        text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+}
+
+/// A short description of a simdjson error, for bad_response messages.
+inline std::string describe(simdjson::error_code e) {
+    return std::string(simdjson::error_message(e));
+}
+
+/// Whether `text` is one complete, valid JSON value (fully validated), and of which kind.
+enum class Kind { invalid, object, array, string, other };
+inline Kind validate(std::string_view text) {
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(text.data(), text.size(), true).get(root))
+        return Kind::invalid;
+    switch (root.type()) {
+    case simdjson::dom::element_type::OBJECT:
+        return Kind::object;
+    case simdjson::dom::element_type::ARRAY:
+        return Kind::array;
+    case simdjson::dom::element_type::STRING:
+        return Kind::string;
+    default:
+        return Kind::other;
+    }
+}
+
+/// The raw JSON text of any value (object, array or scalar), consuming it.
+inline simdjson::simdjson_result<std::string_view> raw_of(od::value& v) {
+    od::json_type t;
+    if (auto e = v.type().get(t))
+        return e;
+    if (t == od::json_type::object) {
+        od::object o;
+        if (auto e = v.get_object().get(o))
+            return e;
+        return o.raw_json();
+    }
+    if (t == od::json_type::array) {
+        od::array a;
+        if (auto e = v.get_array().get(a))
+            return e;
+        return a.raw_json();
+    }
+    return v.raw_json_token();
+}
+
+/// A token count: null reads as unknown (empty), a non-negative integer as itself.
+inline simdjson::error_code read_count(od::value& v, std::optional<std::uint64_t>& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null) {
+        out.reset();
+        return simdjson::SUCCESS;
+    }
+    std::uint64_t n = 0;
+    if (auto e = v.get_uint64().get(n))
+        return e;
+    out = n;
+    return simdjson::SUCCESS;
+}
+
+/// A string or null (empty).
+inline simdjson::error_code read_string_or_null(od::value& v, std::string& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null) {
+        out.clear();
+        return simdjson::SUCCESS;
+    }
+    std::string_view s;
+    if (auto e = v.get_string().get(s))
+        return e;
+    out.assign(s);
+    return simdjson::SUCCESS;
+}
+
+/// Fails with bad_response: "<provider> answer is not valid: <what>".
+inline unexpected<Error> bad_answer(std::string_view provider, std::string_view what) {
+    std::string m(provider);
+    m += " answer is not valid: ";
+    m += what;
+    return fail(ErrorCode::bad_response, std::move(m));
+}
+
+inline bool finite(double v) noexcept {
+    return std::isfinite(v);
+}
+
+} // namespace detail::json
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/json.hpp
+// begin of file: llmcache/backend/detail/provider.hpp
+// What the HTTP model backends share: reading a provider's error body, mapping a status to an
+// ErrorCode, and POSTing a request with retries, whole or as a server-sent-event stream.
+
 // begin of file: llmcache/detail/http/client.hpp
 // The HTTP layer under the model backends, the embeddings client and UpstashRestStore: one small,
 // blocking client on libcurl.
@@ -9696,6 +10442,1630 @@ Result<HttpResponse> perform_streaming(const HttpRequest& req, F&& on_chunk) noe
 } // namespace http
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/http/client.hpp
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::provider {
+
+/// The fields of a provider's error body that matter.
+struct ErrorBody {
+    std::string type;    ///< error.type ("rate_limit_error", "insufficient_quota", ...)
+    std::string code;    ///< error.code, as text (OpenAI: a string; vLLM, llama.cpp: the status)
+    std::string message; ///< error.message, or the start of a body that is not JSON
+};
+
+inline void read_error_fields(json::od::object& o, ErrorBody& out) {
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value v;
+        if (field.unescaped_key().get(key) || field.value().get(v))
+            return;
+        json::od::json_type t;
+        if (v.type().get(t))
+            return;
+        std::string_view s;
+        if (t == json::od::json_type::string) {
+            if (v.get_string().get(s))
+                return;
+            if (key == "type")
+                out.type.assign(s);
+            else if (key == "code")
+                out.code.assign(s);
+            else if (key == "message")
+                out.message.assign(s);
+        } else if (t == json::od::json_type::number && key == "code") {
+            if (json::raw_of(v).get(s))
+                return;
+            out.code.assign(s);
+        }
+    }
+}
+
+/// The first `limit` bytes of a body that is not a JSON error (an HTML page from a proxy), with
+/// control characters replaced, for a message.
+inline std::string printable_prefix(std::string_view body, std::size_t limit = 200) {
+    std::string out;
+    for (char c : body.substr(0, limit))
+        out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+    if (body.size() > limit)
+        out += "...";
+    return out;
+}
+
+/// Reads an error body in any shape the providers and compatible servers use:
+///   {"type":"error","error":{"type":"...","message":"..."},"request_id":"..."}   Anthropic
+///   {"error":{"message":"...","type":"...","code":"..." | int | null}}            OpenAI, Ollama,
+///                                                                             llama.cpp, vLLM
+///   {"object":"error","message":"...","type":"...","code":int}                 older vLLM, TEI
+///   {"error":"..."}                                                            TEI's own routes
+/// Anything else (a proxy's HTML page, a truncated body) gives its printable start as the message.
+inline ErrorBody parse_error_body(std::string_view body) {
+    ErrorBody out;
+    std::string text(body);
+    json::pad(text);
+    json::od::document doc;
+    json::od::object root;
+    bool understood = false;
+    if (!json::thread_parser().iterate(text).get(doc) && !doc.get_object().get(root)) {
+        understood = true;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (field.unescaped_key().get(key) || field.value().get(v)) {
+                understood = false;
+                break;
+            }
+            if (key == "error") {
+                json::od::json_type t;
+                if (v.type().get(t)) {
+                    understood = false;
+                    break;
+                }
+                if (t == json::od::json_type::object) {
+                    json::od::object inner;
+                    if (v.get_object().get(inner)) {
+                        understood = false;
+                        break;
+                    }
+                    read_error_fields(inner, out);
+                } else if (t == json::od::json_type::string) {
+                    std::string_view s;
+                    if (!v.get_string().get(s))
+                        out.message.assign(s);
+                }
+            } else if (key == "message" || key == "type" || key == "code") {
+                // Flat shape. Anthropic's top-level "type" is just "error": the inner one wins.
+                json::od::json_type t;
+                if (v.type().get(t))
+                    break;
+                std::string_view s;
+                if (t == json::od::json_type::string && !v.get_string().get(s)) {
+                    if (key == "message" && out.message.empty())
+                        out.message.assign(s);
+                    else if (key == "type" && out.type.empty() && s != "error")
+                        out.type.assign(s);
+                    else if (key == "code" && out.code.empty())
+                        out.code.assign(s);
+                } else if (t == json::od::json_type::number && key == "code" && out.code.empty() &&
+                           !json::raw_of(v).get(s)) {
+                    out.code.assign(s);
+                }
+            }
+        }
+    }
+    if (out.message.empty() && (!understood || out.type.empty()))
+        out.message = printable_prefix(body);
+    return out;
+}
+
+inline bool contains_lower(std::string_view haystack, std::string_view needle) {
+    if (needle.size() > haystack.size())
+        return false;
+    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+        std::size_t j = 0;
+        while (j < needle.size() && http::detail::ascii_lower(haystack[i + j]) == needle[j])
+            ++j;
+        if (j == needle.size())
+            return true;
+    }
+    return false;
+}
+
+/// True when the error says that a spend, billing or usage limit was reached: waiting a few
+/// seconds will not help, so such a 429 is quota_exhausted, never retried.
+inline bool says_quota_exhausted(const ErrorBody& b) {
+    static constexpr std::string_view kinds[] = {"billing_error",
+                                                 "insufficient_quota",
+                                                 "credit_balance_exhausted",
+                                                 "organization_spend_limit_exceeded",
+                                                 "project_spend_limit_exceeded",
+                                                 "organization_usage_limit_exceeded",
+                                                 "billing_hard_limit_reached",
+                                                 "billing_not_active"};
+    for (std::string_view k : kinds)
+        if (b.type == k || b.code == k)
+            return true;
+    static constexpr std::string_view phrases[] = {"spend limit",       "spending limit",
+                                                   "usage limit",       "credit balance",
+                                                   "billing",           "exceeded your current quota",
+                                                   "insufficient_quota"};
+    for (std::string_view p : phrases)
+        if (contains_lower(b.message, p))
+            return true;
+    return false;
+}
+
+/// The code for an HTTP error status, refined by the body.
+inline ErrorCode code_for_status(long status, const ErrorBody& b) {
+    if ((status == 400 || status == 402 || status == 403 || status == 429) && says_quota_exhausted(b))
+        return ErrorCode::quota_exhausted;
+    switch (status) {
+    case 401:
+    case 403:
+        return ErrorCode::authentication;
+    case 402:
+        return ErrorCode::quota_exhausted;
+    case 408:
+    case 504:
+        return ErrorCode::backend_timeout;
+    case 409:
+        return ErrorCode::backend_unavailable; // a conflict that may clear (the SDKs retry it)
+    case 429:
+        return ErrorCode::rate_limited;
+    default:
+        break;
+    }
+    if (status >= 500)
+        return ErrorCode::backend_unavailable; // 500, 502, 503, 529 overloaded, ...
+    if (status >= 400)
+        return ErrorCode::invalid_request; // 400, 404, 413, 422 and other client errors
+    return ErrorCode::bad_response;        // 1xx, 3xx: not an answer we can use
+}
+
+/// The code for an error that arrived without a status (an error event inside a stream).
+inline ErrorCode code_for_type(const ErrorBody& b) {
+    if (says_quota_exhausted(b))
+        return ErrorCode::quota_exhausted;
+    const std::string_view t = b.type;
+    if (t == "overloaded_error" || t == "api_error" || t == "server_error" ||
+        t == "service_unavailable_error")
+        return ErrorCode::backend_unavailable;
+    if (t == "rate_limit_error" || b.code == "rate_limit_exceeded")
+        return ErrorCode::rate_limited;
+    if (t == "timeout_error")
+        return ErrorCode::backend_timeout;
+    if (t == "authentication_error" || t == "permission_error")
+        return ErrorCode::authentication;
+    if (t == "invalid_request_error" || t == "not_found_error" || t == "request_too_large")
+        return ErrorCode::invalid_request;
+    return ErrorCode::backend_failed;
+}
+
+/// "<provider> API error 429 (rate_limit_error): <message> [request-id req_..]", with `secret`
+/// scrubbed in case a server echoed it.
+inline std::string error_message(std::string_view provider, long status, const ErrorBody& b,
+                                 std::string_view request_id, std::string_view secret) {
+    std::string m(provider);
+    m += " API error";
+    if (status != 0) {
+        m += ' ';
+        m += std::to_string(status);
+    }
+    if (!b.type.empty() || !b.code.empty()) {
+        m += " (";
+        m += b.type.empty() ? b.code : b.type;
+        m += ')';
+    }
+    m += ": ";
+    m += b.message.empty() ? std::string("(no message)") : b.message;
+    if (!request_id.empty()) {
+        m += " [request-id ";
+        m += request_id;
+        m += ']';
+    }
+    http::detail::scrub(m, secret);
+    return m;
+}
+
+/// The Error for a response with a non-2xx status.
+inline Error status_error(std::string_view provider, const http::HttpResponse& r, std::string_view body,
+                          std::string_view secret) {
+    const ErrorBody b = parse_error_body(body);
+    std::string_view request_id = r.header("request-id");
+    if (request_id.empty())
+        request_id = r.header("x-request-id");
+    Error e{code_for_status(r.status, b), error_message(provider, r.status, b, request_id, secret),
+            static_cast<int>(r.status),
+            ::llmcache::detail::parse_retry_after(r.header("retry-after-ms"), r.header("retry-after"))};
+    return e;
+}
+
+/// Whether a failed status may be retried: by its code (Error::transient()), unless the server
+/// said otherwise with `x-should-retry` (as the official SDKs honour); a quota is never retried.
+inline bool may_retry(const Error& e, const http::HttpResponse& r) {
+    if (e.code == ErrorCode::quota_exhausted)
+        return false;
+    const std::string_view hint = r.header("x-should-retry");
+    if (hint == "true")
+        return true;
+    if (hint == "false")
+        return false;
+    return e.transient();
+}
+
+/// Where and how a backend sends its requests.
+struct Endpoint {
+    std::string_view provider; ///< "Anthropic", "OpenAI": for messages
+    std::string url;
+    std::vector<http::Header> headers;
+    std::string_view secret; ///< the API key: scrubbed from every message
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};
+    std::chrono::milliseconds deadline{600'000};
+    RetryPolicy retry{};
+};
+
+inline http::HttpRequest make_request(const Endpoint& ep, const std::string& body,
+                                      std::chrono::milliseconds left) {
+    http::HttpRequest req;
+    req.method = "POST";
+    req.url = ep.url;
+    req.headers = ep.headers;
+    req.body = body;
+    req.connect_timeout = std::min(ep.connect_timeout, left);
+    req.timeout = std::min(ep.timeout, left);
+    return req;
+}
+
+/// POSTs `body` (with retries) and returns the response when its status is 2xx.
+inline Result<http::HttpResponse> post(const Endpoint& ep, const std::string& body) {
+    const auto deadline = std::chrono::steady_clock::now() + ep.deadline;
+    return run_with_retries<http::HttpResponse>(
+        ep.retry, deadline, [&](std::chrono::milliseconds left) -> Attempt<http::HttpResponse> {
+            auto r = http::perform(make_request(ep, body, left));
+            if (!r) {
+                http::detail::scrub(r.error().message, ep.secret);
+                return Attempt<http::HttpResponse>::from(std::move(r));
+            }
+            if (r->status >= 200 && r->status < 300)
+                return Attempt<http::HttpResponse>{std::move(r), false};
+            Error e = status_error(ep.provider, *r, r->body, ep.secret);
+            const bool again = may_retry(e, *r);
+            return Attempt<http::HttpResponse>{unexpected<Error>(std::move(e)), again};
+        });
+}
+
+/// POSTs a streaming request (with retries while no text has reached the caller) and runs the
+/// server-sent events through a fresh `State` per attempt:
+///   bool st.on_event(const SseEvent&, Deliver&)  false stops the stream (an error event);
+///                                                 deliver(std::string_view) hands text on
+///   Result<Response> st.finish(bool cut)          the answer, or why there is none; `cut` is
+///                                                 true when the stream ended inside an event
+/// A 2xx answer that is plain JSON rather than a stream (a server that ignores "stream": true)
+/// is read with `parse_whole(std::string&)` and its text handed on in one piece.
+template <class State, class ParseWhole, class OnDelta>
+Result<Response> stream(const Endpoint& ep, const std::string& body, ParseWhole&& parse_whole,
+                        OnDelta& on_delta) {
+    constexpr std::size_t kept_for_errors = 64 * 1024;
+    const auto deadline = std::chrono::steady_clock::now() + ep.deadline;
+    return run_with_retries<Response>(
+        ep.retry, deadline, [&](std::chrono::milliseconds left) -> Attempt<Response> {
+            State state;
+            SseParser sse;
+            std::string head; // the body's start: an error body, or a whole JSON answer
+            enum class Mode { undecided, events, whole } mode = Mode::undecided;
+            bool delivered = false;
+            auto deliver = [&](std::string_view text) {
+                if (!text.empty()) {
+                    delivered = true;
+                    on_delta(text);
+                }
+            };
+            auto on_event = [&](const SseEvent& ev) { return state.on_event(ev, deliver); };
+            auto on_chunk = [&](std::string_view bytes) -> bool {
+                if (mode == Mode::undecided) {
+                    const std::size_t first = bytes.find_first_not_of(" \t\r\n");
+                    if (first == std::string_view::npos) {
+                        head.append(bytes);
+                        return true;
+                    }
+                    const char c = bytes[first];
+                    mode = (c == '{' || c == '[' || c == '<') ? Mode::whole : Mode::events;
+                    if (mode == Mode::events && !head.empty() && !sse.feed(head, on_event))
+                        return false;
+                }
+                if (mode == Mode::whole) {
+                    head.append(bytes);
+                    return true;
+                }
+                if (head.size() < kept_for_errors)
+                    head.append(bytes.substr(0, kept_for_errors - head.size()));
+                return sse.feed(bytes, on_event);
+            };
+            auto r = http::perform_streaming(make_request(ep, body, left), on_chunk);
+            if (!r) {
+                http::detail::scrub(r.error().message, ep.secret);
+                const bool again = r.error().transient() && !delivered;
+                return Attempt<Response>{unexpected<Error>(std::move(r.error())), again};
+            }
+            if (r->status < 200 || r->status >= 300) {
+                Error e = status_error(ep.provider, *r, head, ep.secret);
+                const bool again = may_retry(e, *r) && !delivered;
+                return Attempt<Response>{unexpected<Error>(std::move(e)), again};
+            }
+            Result<Response> answer = mode == Mode::whole ? parse_whole(head) : state.finish(sse.pending());
+            if (answer && mode == Mode::whole)
+                deliver(answer->text);
+            const bool again = !answer && answer.error().transient() && !delivered;
+            return Attempt<Response>{std::move(answer), again};
+        });
+}
+
+/// Checks what a body cannot carry or the provider would refuse before sending anything:
+/// non-finite numbers, and tool JSON that does not parse or is not of the expected kind.
+inline Result<void> check_params(const Request& req, bool tool_choice_may_be_string) {
+    if (req.model.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no model id");
+    if (req.messages.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no messages");
+    const GenerationParams& p = req.params;
+    if ((p.temperature && !json::finite(*p.temperature)) || (p.top_p && !json::finite(*p.top_p)))
+        return fail(ErrorCode::invalid_argument, "temperature and top_p must be finite numbers");
+    if (!p.tools_json.empty() && json::validate(p.tools_json) != json::Kind::array)
+        return fail(ErrorCode::invalid_argument, "GenerationParams::tools_json is not a JSON array");
+    if (!p.tool_choice_json.empty()) {
+        const json::Kind k = json::validate(p.tool_choice_json);
+        if (!(k == json::Kind::object || (tool_choice_may_be_string && k == json::Kind::string)))
+            return fail(ErrorCode::invalid_argument,
+                        tool_choice_may_be_string
+                            ? "GenerationParams::tool_choice_json is not a JSON object or string"
+                            : "GenerationParams::tool_choice_json is not a JSON object");
+    }
+    return {};
+}
+
+/// Maps an Anthropic stop_reason (or an OpenAI finish_reason already translated) to StopReason.
+inline StopReason stop_reason_from(std::string_view s) noexcept {
+    if (s == "end_turn")
+        return StopReason::end_turn;
+    if (s == "stop_sequence")
+        return StopReason::stop_sequence;
+    if (s == "max_tokens")
+        return StopReason::max_tokens;
+    if (s == "tool_use")
+        return StopReason::tool_use;
+    if (s == "pause_turn")
+        return StopReason::pause_turn;
+    if (s == "refusal")
+        return StopReason::refusal;
+    if (s == "model_context_window_exceeded")
+        return StopReason::context_window_exceeded;
+    return StopReason::unknown;
+}
+
+/// Reads an environment variable; empty when unset.
+inline std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+/// `base` without trailing slashes, then `path`.
+inline std::string join_url(std::string_view base, std::string_view path) {
+    while (!base.empty() && base.back() == '/')
+        base.remove_suffix(1);
+    std::string url(base);
+    url += path;
+    return url;
+}
+
+} // namespace detail::provider
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/provider.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::anthropic {
+
+inline constexpr std::string_view provider_name = "Anthropic";
+
+/// Reads the token counts of a usage object into `u`; counts that are absent or null are left as
+/// they were (unknown, or the value an earlier stream event gave).
+inline simdjson::error_code read_anthropic_usage(json::od::object& o, Usage& u) {
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(v))
+            return e;
+        std::optional<std::uint64_t>* slot = nullptr;
+        if (key == "input_tokens")
+            slot = &u.input_tokens;
+        else if (key == "output_tokens")
+            slot = &u.output_tokens;
+        else if (key == "cache_read_input_tokens")
+            slot = &u.cache_read_input_tokens;
+        else if (key == "cache_creation_input_tokens")
+            slot = &u.cache_creation_input_tokens;
+        if (slot == nullptr)
+            continue;
+        std::optional<std::uint64_t> n;
+        if (auto e = json::read_count(v, n))
+            return e;
+        if (n)
+            *slot = n;
+    }
+    return simdjson::SUCCESS;
+}
+
+/// Appends one tool_use block, as the Messages API shows it, to a JSON array being written.
+inline void write_tool_use(json::Writer& w, std::string_view id, std::string_view name,
+                           std::string_view input) {
+    w.begin_object();
+    w.key("type").string("tool_use");
+    w.key("id").string(id);
+    w.key("name").string(name);
+    w.key("input").raw(input.empty() ? std::string_view("{}") : input);
+    w.end_object();
+}
+
+/// The JSON body of POST /v1/messages for `req`. `default_max_tokens` is sent when the request
+/// has none (the API requires the field). Role::tool messages carry the provider's content blocks
+/// as JSON (an array of tool_result blocks, or one block) and are sent as a user turn.
+inline Result<std::string> request_body(const Request& req, int default_max_tokens, bool stream) {
+    if (auto ok = provider::check_params(req, false); !ok)
+        return unexpected<Error>(std::move(ok.error()));
+    const GenerationParams& p = req.params;
+    std::string body;
+    std::size_t size = 160 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
+    for (const Message& m : req.messages)
+        size += m.content.size() + 40;
+    body.reserve(size);
+    json::Writer w(body);
+    w.begin_object();
+    w.key("model").string(req.model);
+    w.key("max_tokens").integer(p.max_tokens ? *p.max_tokens : default_max_tokens);
+    if (!req.system.empty())
+        w.key("system").string(req.system);
+    w.key("messages").begin_array();
+    for (std::size_t i = 0; i < req.messages.size(); ++i) {
+        const Message& m = req.messages[i];
+        w.begin_object();
+        if (m.role == Role::tool) {
+            const json::Kind k = json::validate(m.content);
+            if (k != json::Kind::array && k != json::Kind::object)
+                return fail(ErrorCode::invalid_argument,
+                            "message " + std::to_string(i) +
+                                ": a tool message must hold the content blocks as JSON (tool_result blocks)");
+            w.key("role").string("user");
+            w.key("content");
+            if (k == json::Kind::array) {
+                w.raw(m.content);
+            } else {
+                w.begin_array().raw(m.content).end_array();
+            }
+        } else {
+            w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
+            w.key("content").string(m.content);
+        }
+        w.end_object();
+    }
+    w.end_array();
+    if (p.temperature)
+        w.key("temperature").number(*p.temperature);
+    if (p.top_p)
+        w.key("top_p").number(*p.top_p);
+    if (p.top_k)
+        w.key("top_k").integer(*p.top_k);
+    if (!p.stop_sequences.empty()) {
+        w.key("stop_sequences").begin_array();
+        for (const std::string& s : p.stop_sequences)
+            w.string(s);
+        w.end_array();
+    }
+    if (!p.tools_json.empty())
+        w.key("tools").raw(p.tools_json);
+    if (!p.tool_choice_json.empty())
+        w.key("tool_choice").raw(p.tool_choice_json);
+    if (stream)
+        w.key("stream").boolean(true);
+    w.end_object();
+    return body;
+}
+
+/// Reads a Messages API answer (HTTP 200). `body` is padded in place for simdjson.
+/// Text blocks are joined into Response::text; tool_use blocks are kept as a JSON array in
+/// Response::tool_calls_json. Missing usage counts stay unknown.
+inline Result<Response> parse_message(std::string& body) {
+    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
+    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
+    json::pad(body);
+    json::od::document doc;
+    json::od::object root;
+    if (auto e = json::thread_parser().iterate(body).get(doc))
+        return bad_json(e);
+    if (auto e = doc.get_object().get(root))
+        return bad_json(e);
+    Response r;
+    bool has_content = false;
+    bool is_error = false;
+    std::string tools;
+    json::Writer tw(tools);
+    for (auto field : root) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return bad_json(e);
+        if (auto e = field.value().get(v))
+            return bad_json(e);
+        if (key == "type") {
+            std::string_view t;
+            if (auto e = v.get_string().get(t))
+                return bad_json(e);
+            is_error = t == "error";
+        } else if (key == "model") {
+            std::string_view s;
+            if (auto e = v.get_string().get(s))
+                return bad_json(e);
+            r.model.assign(s);
+        } else if (key == "stop_reason") {
+            std::string s;
+            if (auto e = json::read_string_or_null(v, s))
+                return bad_json(e);
+            r.stop_reason = provider::stop_reason_from(s);
+        } else if (key == "stop_sequence") {
+            if (auto e = json::read_string_or_null(v, r.stop_sequence))
+                return bad_json(e);
+        } else if (key == "usage") {
+            json::od::object u;
+            if (auto e = v.get_object().get(u))
+                return bad_json(e);
+            if (auto e = read_anthropic_usage(u, r.usage))
+                return bad_json(e);
+        } else if (key == "content") {
+            json::od::array blocks;
+            if (auto e = v.get_array().get(blocks))
+                return bad_json(e);
+            has_content = true;
+            for (auto element : blocks) {
+                json::od::object block;
+                if (auto e = element.get_object().get(block))
+                    return bad_json(e);
+                std::string_view type, text, id, name, input;
+                for (auto bf : block) {
+                    std::string_view bk;
+                    json::od::value bv;
+                    if (auto e = bf.unescaped_key().get(bk))
+                        return bad_json(e);
+                    if (auto e = bf.value().get(bv))
+                        return bad_json(e);
+                    simdjson::error_code e = simdjson::SUCCESS;
+                    if (bk == "type")
+                        e = bv.get_string().get(type);
+                    else if (bk == "text")
+                        e = bv.get_string().get(text);
+                    else if (bk == "id")
+                        e = bv.get_string().get(id);
+                    else if (bk == "name")
+                        e = bv.get_string().get(name);
+                    else if (bk == "input")
+                        e = json::raw_of(bv).get(input);
+                    if (e)
+                        return bad_json(e);
+                }
+                // The views into simdjson's string buffer stay valid for this document.
+                if (type == "text") {
+                    r.text.append(text);
+                } else if (type == "tool_use") {
+                    if (tools.empty())
+                        tw.begin_array();
+                    write_tool_use(tw, id, name, input);
+                }
+            }
+        }
+    }
+    if (is_error) {
+        const provider::ErrorBody b = provider::parse_error_body(body);
+        return unexpected<Error>(
+            Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}});
+    }
+    if (!has_content)
+        return bad("no content array");
+    if (!tools.empty()) {
+        tw.end_array();
+        r.tool_calls_json = std::move(tools);
+    }
+    r.created = std::chrono::system_clock::now();
+    return r;
+}
+
+/// Assembles a Messages API event stream (message_start, content_block_start/delta/stop,
+/// message_delta, message_stop, ping, error) into one Response, handing text deltas on as they
+/// arrive. Only a stream that reached message_stop gives an answer; an error event gives its
+/// error; unknown events are ignored.
+class StreamState {
+public:
+    template <class Deliver>
+    bool on_event(const SseEvent& ev, Deliver& deliver) {
+        scratch_.assign(ev.data);
+        json::pad(scratch_);
+        std::string text;
+        if (!read_event(text))
+            return false;
+        deliver(std::string_view(text)); // after parsing: the callback may use the parser itself
+        return true;
+    }
+
+    Result<Response> finish(bool cut) {
+        if (error_)
+            return unexpected<Error>(*error_);
+        if (!stopped_)
+            return json::bad_answer(provider_name,
+                                    cut ? "the stream was cut inside an event, before message_stop"
+                                        : "the stream ended before message_stop");
+        if (!started_)
+            return json::bad_answer(provider_name, "the stream had no message_start");
+        if (!tools_.empty()) {
+            std::string out;
+            json::Writer w(out);
+            w.begin_array();
+            for (const ToolBlock& t : tools_) {
+                if (!t.input.empty() && json::validate(t.input) != json::Kind::object)
+                    return json::bad_answer(provider_name, "a tool_use input streamed is not a JSON object");
+                write_tool_use(w, t.id, t.name, t.input);
+            }
+            w.end_array();
+            resp_.tool_calls_json = std::move(out);
+        }
+        resp_.created = std::chrono::system_clock::now();
+        return std::move(resp_);
+    }
+
+private:
+    struct ToolBlock {
+        std::uint64_t index = 0;
+        std::string id, name, input;
+    };
+
+    bool malformed(simdjson::error_code e) {
+        error_ = json::bad_answer(provider_name, "malformed stream event: " + json::describe(e)).error();
+        return false;
+    }
+
+    ToolBlock* tool_at(std::uint64_t index) {
+        for (ToolBlock& t : tools_)
+            if (t.index == index)
+                return &t;
+        return nullptr;
+    }
+
+    bool read_event(std::string& text) {
+        json::od::document doc;
+        json::od::object root;
+        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
+            return malformed(e);
+        if (auto e = doc.get_object().get(root))
+            return malformed(e);
+        std::string_view type, block_type, block_id, block_name, block_text, delta_type, delta_text, partial;
+        std::string stop_reason, stop_sequence;
+        bool has_stop_reason = false, has_stop_sequence = false, has_error = false;
+        std::uint64_t index = 0;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (auto e = field.unescaped_key().get(key))
+                return malformed(e);
+            if (auto e = field.value().get(v))
+                return malformed(e);
+            simdjson::error_code e = simdjson::SUCCESS;
+            if (key == "type") {
+                e = v.get_string().get(type);
+            } else if (key == "index") {
+                e = v.get_uint64().get(index);
+            } else if (key == "message") { // message_start
+                json::od::object m;
+                if ((e = v.get_object().get(m)))
+                    return malformed(e);
+                for (auto mf : m) {
+                    std::string_view mk;
+                    json::od::value mv;
+                    if ((e = mf.unescaped_key().get(mk)) || (e = mf.value().get(mv)))
+                        return malformed(e);
+                    if (mk == "model") {
+                        std::string_view s;
+                        if ((e = mv.get_string().get(s)))
+                            return malformed(e);
+                        resp_.model.assign(s);
+                    } else if (mk == "usage") {
+                        json::od::object u;
+                        if ((e = mv.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
+                            return malformed(e);
+                    }
+                }
+            } else if (key == "content_block") {
+                json::od::object b;
+                if ((e = v.get_object().get(b)))
+                    return malformed(e);
+                for (auto bf : b) {
+                    std::string_view bk;
+                    json::od::value bv;
+                    if ((e = bf.unescaped_key().get(bk)) || (e = bf.value().get(bv)))
+                        return malformed(e);
+                    if (bk == "type")
+                        e = bv.get_string().get(block_type);
+                    else if (bk == "id")
+                        e = bv.get_string().get(block_id);
+                    else if (bk == "name")
+                        e = bv.get_string().get(block_name);
+                    else if (bk == "text")
+                        e = bv.get_string().get(block_text);
+                    if (e)
+                        return malformed(e);
+                }
+            } else if (key == "delta") {
+                json::od::object d;
+                if ((e = v.get_object().get(d)))
+                    return malformed(e);
+                for (auto df : d) {
+                    std::string_view dk;
+                    json::od::value dv;
+                    if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                        return malformed(e);
+                    if (dk == "type")
+                        e = dv.get_string().get(delta_type);
+                    else if (dk == "text")
+                        e = dv.get_string().get(delta_text);
+                    else if (dk == "partial_json")
+                        e = dv.get_string().get(partial);
+                    else if (dk == "stop_reason") {
+                        e = json::read_string_or_null(dv, stop_reason);
+                        has_stop_reason = true;
+                    } else if (dk == "stop_sequence") {
+                        e = json::read_string_or_null(dv, stop_sequence);
+                        has_stop_sequence = true;
+                    }
+                    if (e)
+                        return malformed(e);
+                }
+            } else if (key == "usage") { // message_delta: cumulative counts
+                json::od::object u;
+                if ((e = v.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
+                    return malformed(e);
+            } else if (key == "error") {
+                has_error = true;
+            }
+            if (e)
+                return malformed(e);
+        }
+
+        if (type == "message_start") {
+            started_ = true;
+        } else if (type == "content_block_start") {
+            if (block_type == "text")
+                append(text, block_text);
+            else if (block_type == "tool_use")
+                tools_.push_back(ToolBlock{index, std::string(block_id), std::string(block_name), {}});
+        } else if (type == "content_block_delta") {
+            if (delta_type == "text_delta") {
+                append(text, delta_text);
+            } else if (delta_type == "input_json_delta") {
+                ToolBlock* t = tool_at(index);
+                if (t == nullptr) {
+                    error_ =
+                        json::bad_answer(provider_name, "input_json_delta for a block that is not tool_use")
+                            .error();
+                    return false;
+                }
+                t->input.append(partial);
+            }
+        } else if (type == "message_delta") {
+            if (has_stop_reason)
+                resp_.stop_reason = provider::stop_reason_from(stop_reason);
+            if (has_stop_sequence)
+                resp_.stop_sequence = std::move(stop_sequence);
+        } else if (type == "message_stop") {
+            stopped_ = true;
+        } else if (type == "error" || has_error) {
+            const provider::ErrorBody b = provider::parse_error_body(scratch_);
+            error_ = Error{
+                provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
+            return false;
+        }
+        return true;
+    }
+
+    void append(std::string& text, std::string_view piece) {
+        resp_.text.append(piece);
+        text.append(piece);
+    }
+
+    Response resp_{};
+    std::vector<ToolBlock> tools_{};
+    std::optional<Error> error_{};
+    std::string scratch_{};
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+} // namespace detail::anthropic
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/anthropic_wire.hpp
+
+#include <chrono>
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <utility>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct AnthropicOptions {
+    std::string api_key{};                              ///< x-api-key; from_env(): ANTHROPIC_API_KEY
+    std::string base_url = "https://api.anthropic.com"; ///< from_env(): ANTHROPIC_BASE_URL when set
+    std::string version = "2023-06-01";                 ///< the anthropic-version header
+    /// anthropic-beta header, when not empty. Betas can change answers and cache keys do not see
+    /// this header: give each beta setting its own key prefix (KeyOptions) or cache.
+    std::string beta{};
+    /// max_tokens sent when the request has none (the API requires the field). The cache key sees
+    /// only the request's own max_tokens: set that when answers must differ by limit.
+    int default_max_tokens = 4096;
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};  ///< one attempt (the SDKs' default: 10 minutes)
+    std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them
+    RetryPolicy retry{};                         ///< 2 retries, as the official SDKs
+};
+
+class AnthropicBackend {
+public:
+    AnthropicBackend() = default;
+    explicit AnthropicBackend(AnthropicOptions options) : opts_(std::move(options)) {}
+
+    /// `options` with the key from ANTHROPIC_API_KEY and, when set, the base URL from
+    /// ANTHROPIC_BASE_URL (as the official SDKs read them). Check has_api_key() afterwards.
+    static AnthropicBackend from_env(AnthropicOptions options = {}) {
+        if (std::string key = detail::provider::env("ANTHROPIC_API_KEY"); !key.empty())
+            options.api_key = std::move(key);
+        if (std::string url = detail::provider::env("ANTHROPIC_BASE_URL"); !url.empty())
+            options.base_url = std::move(url);
+        return AnthropicBackend(std::move(options));
+    }
+
+    bool has_api_key() const noexcept { return !opts_.api_key.empty(); }
+    const AnthropicOptions& options() const noexcept { return opts_; }
+    /// The URL requests go to: {base_url}/v1/messages.
+    std::string url() const { return detail::provider::join_url(opts_.base_url, "/v1/messages"); }
+
+    /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
+    Result<Response> complete(const Request& req) const {
+        if (auto missing = check_key(); !missing)
+            return unexpected<Error>(std::move(missing.error()));
+        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, false);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        const detail::provider::Endpoint ep = endpoint(false);
+        auto reply = detail::provider::post(ep, *body);
+        if (!reply)
+            return unexpected<Error>(std::move(reply.error()));
+        auto r = detail::anthropic::parse_message(reply->body);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+    /// Streams the answer: `on_delta(std::string_view)` gets each piece of text as it arrives; the
+    /// result is the whole answer once the stream ended with message_stop, or the error (an error
+    /// event, a cut connection, a stream that ended early: bad_response). A failure before any
+    /// text arrived is retried like complete(); after that it is returned, since the caller has
+    /// seen part of an answer. Fits the streaming_backend concept.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta)
+    const {
+        if (auto missing = check_key(); !missing)
+            return unexpected<Error>(std::move(missing.error()));
+        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, true);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        const detail::provider::Endpoint ep = endpoint(true);
+        auto r = detail::provider::stream<detail::anthropic::StreamState>(
+            ep, *body, [](std::string& whole) { return detail::anthropic::parse_message(whole); }, on_delta);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+private:
+    Result<void> check_key() const {
+        if (opts_.api_key.empty())
+            return fail(ErrorCode::authentication,
+                        "no Anthropic API key: set ANTHROPIC_API_KEY or AnthropicOptions::api_key");
+        return {};
+    }
+
+    detail::provider::Endpoint endpoint(bool streaming) const {
+        detail::provider::Endpoint ep;
+        ep.provider = detail::anthropic::provider_name;
+        ep.url = url();
+        ep.headers = {{"x-api-key", opts_.api_key},
+                      {"anthropic-version", opts_.version},
+                      {"content-type", "application/json"},
+                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        if (!opts_.beta.empty())
+            ep.headers.push_back({"anthropic-beta", opts_.beta});
+        ep.secret = opts_.api_key;
+        ep.connect_timeout = opts_.connect_timeout;
+        ep.timeout = opts_.timeout;
+        ep.deadline = opts_.deadline;
+        ep.retry = opts_.retry;
+        return ep;
+    }
+
+    AnthropicOptions opts_{};
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/anthropic.hpp
+// begin of file: llmcache/backend/openai.hpp
+// OpenAIBackend: chat completions (POST {base_url}/chat/completions) from OpenAI or any server
+// that speaks the same API: Ollama (http://localhost:11434/v1), vLLM (http://localhost:8000/v1),
+// llama.cpp's llama-server (http://127.0.0.1:8080/v1).
+//
+//     auto gpt = llmcache::OpenAIBackend::from_env();        // OPENAI_API_KEY, OPENAI_BASE_URL
+//     llmcache::OpenAIOptions local;
+//     local.base_url = "http://localhost:11434/v1";          // Ollama; no key needed
+//     local.max_tokens_field = "max_tokens";
+//     llmcache::OpenAIBackend ollama{local};
+//
+// Request → body: the system prompt as the first message, then the messages; max_tokens as
+// `max_completion_tokens` (OpenAI's current name; set max_tokens_field = "max_tokens" for servers
+// that only know the older name), temperature, top_p, top_k (not an OpenAI parameter: OpenAI
+// refuses it, vLLM and llama.cpp accept it), stop, tools and tool_choice passed through.
+// Answer → Response: the first choice's content; tool_calls as the provider's JSON in
+// tool_calls_json; finish_reason stop → end_turn, length → max_tokens, tool_calls → tool_use,
+// content_filter → refusal. Usage: prompt_tokens includes OpenAI's prompt-cache hits, so
+// input_tokens = prompt_tokens - cached_tokens and cache_read_input_tokens = cached_tokens (the
+// meaning Usage and the pricing table give them); servers that send no usage give unknown counts.
+//
+// Errors and retries as AnthropicBackend's: by status and by error.type / error.code
+// (insufficient_quota and the spend-limit codes are quota_exhausted, never retried), with
+// retry-after-ms / retry-after honoured. The key is sent only as `Authorization: Bearer`; without
+// a key no Authorization header is sent (local servers need none).
+
+// begin of file: llmcache/backend/detail/openai_wire.hpp
+// The OpenAI Chat Completions API on the wire (and the servers that copy it: Ollama, vLLM,
+// llama.cpp's llama-server): the request body, the answer, and the chunk stream.
+// Reference: POST {base}/chat/completions.
+
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::openai {
+
+inline constexpr std::string_view provider_name = "OpenAI";
+
+/// OpenAI's finish_reason in llmcache's terms. "stop" is end_turn: OpenAI does not say whether a
+/// stop sequence ended the answer.
+inline StopReason finish_reason_from(std::string_view s) noexcept {
+    if (s == "stop")
+        return StopReason::end_turn;
+    if (s == "length")
+        return StopReason::max_tokens;
+    if (s == "tool_calls" || s == "function_call")
+        return StopReason::tool_use;
+    if (s == "content_filter")
+        return StopReason::refusal;
+    return StopReason::unknown;
+}
+
+inline std::string_view trim_json_space(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// How the request body is written (OpenAIOptions fills it).
+struct BodyOptions {
+    std::string_view max_tokens_field = "max_completion_tokens"; ///< or "max_tokens" (older servers)
+    bool stream_usage = true; ///< stream_options.include_usage when streaming
+};
+
+/// The JSON body of POST /chat/completions for `req`: the system prompt becomes the first
+/// message. Role::tool messages hold a JSON object with the tool message's fields (at least
+/// "tool_call_id" and "content"), sent with "role":"tool".
+inline Result<std::string> request_body(const Request& req, const BodyOptions& o, bool stream) {
+    if (auto ok = provider::check_params(req, true); !ok)
+        return unexpected<Error>(std::move(ok.error()));
+    const GenerationParams& p = req.params;
+    std::string body;
+    std::size_t size = 200 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
+    for (const Message& m : req.messages)
+        size += m.content.size() + 40;
+    body.reserve(size);
+    json::Writer w(body);
+    w.begin_object();
+    w.key("model").string(req.model);
+    w.key("messages").begin_array();
+    if (!req.system.empty()) {
+        w.begin_object();
+        w.key("role").string("system");
+        w.key("content").string(req.system);
+        w.end_object();
+    }
+    for (std::size_t i = 0; i < req.messages.size(); ++i) {
+        const Message& m = req.messages[i];
+        if (m.role == Role::tool) {
+            if (json::validate(m.content) != json::Kind::object)
+                return fail(ErrorCode::invalid_argument,
+                            "message " + std::to_string(i) +
+                                ": a tool message must be a JSON object with tool_call_id and content");
+            // {"role":"tool", <the object's own fields>}
+            const std::string_view object = trim_json_space(m.content); // "{...}", validated
+            const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
+            std::string merged = "{\"role\":\"tool\"";
+            if (!fields.empty()) {
+                merged += ',';
+                merged.append(fields);
+            }
+            merged += '}';
+            w.raw(merged);
+            continue;
+        }
+        w.begin_object();
+        w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
+        w.key("content").string(m.content);
+        w.end_object();
+    }
+    w.end_array();
+    if (p.max_tokens)
+        w.key(o.max_tokens_field).integer(*p.max_tokens);
+    if (p.temperature)
+        w.key("temperature").number(*p.temperature);
+    if (p.top_p)
+        w.key("top_p").number(*p.top_p);
+    if (p.top_k) // not an OpenAI parameter; vLLM and llama.cpp accept it, OpenAI refuses it (400)
+        w.key("top_k").integer(*p.top_k);
+    if (!p.stop_sequences.empty()) {
+        w.key("stop").begin_array();
+        for (const std::string& s : p.stop_sequences)
+            w.string(s);
+        w.end_array();
+    }
+    if (!p.tools_json.empty())
+        w.key("tools").raw(p.tools_json);
+    if (!p.tool_choice_json.empty())
+        w.key("tool_choice").raw(p.tool_choice_json);
+    if (stream) {
+        w.key("stream").boolean(true);
+        if (o.stream_usage)
+            w.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+    }
+    w.end_object();
+    return body;
+}
+
+/// Reads an OpenAI usage object. prompt_tokens counts the prompt-cache hits too, while
+/// Usage::input_tokens means uncached input (as Anthropic reports it, and as pricing.hpp prices
+/// it): input_tokens = prompt_tokens - cached_tokens, cache_read_input_tokens = cached_tokens.
+inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null)
+        return simdjson::SUCCESS;
+    json::od::object o;
+    if (auto e = v.get_object().get(o))
+        return e;
+    std::optional<std::uint64_t> prompt, completion, cached;
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value fv;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(fv))
+            return e;
+        simdjson::error_code e = simdjson::SUCCESS;
+        if (key == "prompt_tokens") {
+            e = json::read_count(fv, prompt);
+        } else if (key == "completion_tokens") {
+            e = json::read_count(fv, completion);
+        } else if (key == "prompt_tokens_details") {
+            bool details_null = false;
+            if ((e = fv.is_null().get(details_null)))
+                return e;
+            if (details_null)
+                continue;
+            json::od::object d;
+            if ((e = fv.get_object().get(d)))
+                return e;
+            for (auto df : d) {
+                std::string_view dk;
+                json::od::value dv;
+                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                    return e;
+                if (dk == "cached_tokens" && (e = json::read_count(dv, cached)))
+                    return e;
+            }
+        }
+        if (e)
+            return e;
+    }
+    if (prompt) {
+        if (cached && *cached <= *prompt) {
+            out.input_tokens = *prompt - *cached;
+            out.cache_read_input_tokens = cached;
+        } else {
+            out.input_tokens = prompt;
+        }
+    }
+    if (completion)
+        out.output_tokens = completion;
+    return simdjson::SUCCESS;
+}
+
+inline Error error_from(std::string_view json_text) {
+    const provider::ErrorBody b = provider::parse_error_body(json_text);
+    return Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
+}
+
+/// Reads a chat.completion (HTTP 200). `body` is padded in place. The first choice is the answer;
+/// message.tool_calls is kept as the provider's JSON in Response::tool_calls_json; a refusal with
+/// no content becomes the text with StopReason::refusal. Missing usage stays unknown.
+inline Result<Response> parse_completion(std::string& body) {
+    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
+    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
+    json::pad(body);
+    json::od::document doc;
+    json::od::object root;
+    if (auto e = json::thread_parser().iterate(body).get(doc))
+        return bad_json(e);
+    if (auto e = doc.get_object().get(root))
+        return bad_json(e);
+    Response r;
+    bool has_choice = false, has_message = false, has_error = false;
+    std::string refusal;
+    for (auto field : root) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return bad_json(e);
+        if (auto e = field.value().get(v))
+            return bad_json(e);
+        if (key == "model") {
+            std::string_view s;
+            if (auto e = v.get_string().get(s))
+                return bad_json(e);
+            r.model.assign(s);
+        } else if (key == "usage") {
+            if (auto e = read_usage(v, r.usage))
+                return bad_json(e);
+        } else if (key == "error") {
+            has_error = true;
+        } else if (key == "choices") {
+            json::od::array choices;
+            if (auto e = v.get_array().get(choices))
+                return bad_json(e);
+            for (auto element : choices) {
+                json::od::object choice;
+                if (auto e = element.get_object().get(choice))
+                    return bad_json(e);
+                if (has_choice)
+                    continue; // n > 1: the first choice is the answer
+                has_choice = true;
+                for (auto cf : choice) {
+                    std::string_view ck;
+                    json::od::value cv;
+                    if (auto e = cf.unescaped_key().get(ck))
+                        return bad_json(e);
+                    if (auto e = cf.value().get(cv))
+                        return bad_json(e);
+                    if (ck == "finish_reason") {
+                        std::string s;
+                        if (auto e = json::read_string_or_null(cv, s))
+                            return bad_json(e);
+                        r.stop_reason = finish_reason_from(s);
+                    } else if (ck == "message") {
+                        json::od::object m;
+                        if (auto e = cv.get_object().get(m))
+                            return bad_json(e);
+                        has_message = true;
+                        for (auto mf : m) {
+                            std::string_view mk;
+                            json::od::value mv;
+                            if (auto e = mf.unescaped_key().get(mk))
+                                return bad_json(e);
+                            if (auto e = mf.value().get(mv))
+                                return bad_json(e);
+                            simdjson::error_code e = simdjson::SUCCESS;
+                            if (mk == "content") {
+                                e = json::read_string_or_null(mv, r.text);
+                            } else if (mk == "refusal") {
+                                e = json::read_string_or_null(mv, refusal);
+                            } else if (mk == "tool_calls") {
+                                bool null = false;
+                                if (!(e = mv.is_null().get(null)) && !null) {
+                                    json::od::array calls;
+                                    std::string_view raw;
+                                    if (!(e = mv.get_array().get(calls)) && !(e = calls.raw_json().get(raw)))
+                                        r.tool_calls_json.assign(raw);
+                                }
+                            }
+                            if (e)
+                                return bad_json(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (has_error)
+        return unexpected<Error>(error_from(body));
+    if (!has_choice || !has_message)
+        return bad("no choices[0].message");
+    if (r.tool_calls_json == "[]")
+        r.tool_calls_json.clear();
+    if (r.text.empty() && !refusal.empty()) {
+        r.text = std::move(refusal);
+        r.stop_reason = StopReason::refusal;
+    }
+    r.created = std::chrono::system_clock::now();
+    return r;
+}
+
+/// Assembles a chat.completion.chunk stream: content deltas are handed on, tool-call fragments
+/// joined per index, finish_reason and the usage chunk (stream_options.include_usage) read. Only a
+/// stream that reached `data: [DONE]` gives an answer; `data: {"error":...}` gives its error.
+class StreamState {
+public:
+    template <class Deliver>
+    bool on_event(const SseEvent& ev, Deliver& deliver) {
+        if (ev.data == "[DONE]") {
+            done_ = true;
+            return true;
+        }
+        scratch_.assign(ev.data);
+        json::pad(scratch_);
+        std::string text;
+        if (!read_chunk(text))
+            return false;
+        deliver(std::string_view(text));
+        return true;
+    }
+
+    Result<Response> finish(bool cut) {
+        if (error_)
+            return unexpected<Error>(*error_);
+        if (!done_)
+            return json::bad_answer(provider_name, cut ? "the stream was cut inside an event, before [DONE]"
+                                                       : "the stream ended before [DONE]");
+        if (!tools_.empty()) {
+            std::string out;
+            json::Writer w(out);
+            w.begin_array();
+            for (const ToolCall& t : tools_) {
+                w.begin_object();
+                w.key("id").string(t.id);
+                w.key("type").string("function");
+                w.key("function")
+                    .begin_object()
+                    .key("name")
+                    .string(t.name)
+                    .key("arguments")
+                    .string(t.arguments);
+                w.end_object().end_object();
+            }
+            w.end_array();
+            resp_.tool_calls_json = std::move(out);
+        }
+        if (resp_.text.empty() && !refusal_.empty()) {
+            resp_.text = std::move(refusal_);
+            resp_.stop_reason = StopReason::refusal;
+        }
+        resp_.created = std::chrono::system_clock::now();
+        return std::move(resp_);
+    }
+
+private:
+    struct ToolCall {
+        std::uint64_t index = 0;
+        std::string id, name, arguments;
+    };
+
+    bool malformed(simdjson::error_code e) {
+        error_ = json::bad_answer(provider_name, "malformed stream chunk: " + json::describe(e)).error();
+        return false;
+    }
+
+    ToolCall& tool_at(std::uint64_t index) {
+        for (ToolCall& t : tools_)
+            if (t.index == index)
+                return t;
+        tools_.push_back(ToolCall{index, {}, {}, {}});
+        return tools_.back();
+    }
+
+    simdjson::error_code read_tool_calls(json::od::value& v) {
+        bool null = false;
+        if (auto e = v.is_null().get(null); e || null)
+            return e;
+        json::od::array calls;
+        if (auto e = v.get_array().get(calls))
+            return e;
+        for (auto element : calls) {
+            json::od::object call;
+            if (auto e = element.get_object().get(call))
+                return e;
+            std::uint64_t index = 0;
+            std::string_view id, name, arguments;
+            for (auto f : call) {
+                std::string_view k;
+                json::od::value fv;
+                if (auto e = f.unescaped_key().get(k))
+                    return e;
+                if (auto e = f.value().get(fv))
+                    return e;
+                simdjson::error_code e = simdjson::SUCCESS;
+                if (k == "index") {
+                    e = fv.get_uint64().get(index);
+                } else if (k == "id") {
+                    e = fv.get_string().get(id);
+                } else if (k == "function") {
+                    json::od::object fn;
+                    if ((e = fv.get_object().get(fn)))
+                        return e;
+                    for (auto ff : fn) {
+                        std::string_view fk;
+                        json::od::value ffv;
+                        if ((e = ff.unescaped_key().get(fk)) || (e = ff.value().get(ffv)))
+                            return e;
+                        if (fk == "name")
+                            e = ffv.get_string().get(name);
+                        else if (fk == "arguments")
+                            e = ffv.get_string().get(arguments);
+                        if (e)
+                            return e;
+                    }
+                }
+                if (e)
+                    return e;
+            }
+            ToolCall& t = tool_at(index);
+            t.id.append(id);
+            t.name.append(name);
+            t.arguments.append(arguments);
+        }
+        return simdjson::SUCCESS;
+    }
+
+    bool read_chunk(std::string& text) {
+        json::od::document doc;
+        json::od::object root;
+        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
+            return malformed(e);
+        if (auto e = doc.get_object().get(root))
+            return malformed(e);
+        bool has_error = false;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (auto e = field.unescaped_key().get(key))
+                return malformed(e);
+            if (auto e = field.value().get(v))
+                return malformed(e);
+            simdjson::error_code e = simdjson::SUCCESS;
+            if (key == "error") {
+                has_error = true;
+            } else if (key == "model") {
+                std::string_view s;
+                if (!(e = v.get_string().get(s)))
+                    resp_.model.assign(s);
+            } else if (key == "usage") {
+                e = read_usage(v, resp_.usage);
+            } else if (key == "choices") {
+                json::od::array choices;
+                if ((e = v.get_array().get(choices)))
+                    return malformed(e);
+                for (auto element : choices) {
+                    json::od::object choice;
+                    if ((e = element.get_object().get(choice)))
+                        return malformed(e);
+                    std::uint64_t index = 0;
+                    std::string_view content, refusal;
+                    std::string finish;
+                    bool has_finish = false;
+                    for (auto cf : choice) {
+                        std::string_view ck;
+                        json::od::value cv;
+                        if ((e = cf.unescaped_key().get(ck)) || (e = cf.value().get(cv)))
+                            return malformed(e);
+                        if (ck == "index") {
+                            e = cv.get_uint64().get(index);
+                        } else if (ck == "finish_reason") {
+                            e = json::read_string_or_null(cv, finish);
+                            has_finish = !e && !finish.empty();
+                        } else if (ck == "delta") {
+                            json::od::object d;
+                            if ((e = cv.get_object().get(d)))
+                                return malformed(e);
+                            for (auto df : d) {
+                                std::string_view dk;
+                                json::od::value dv;
+                                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                                    return malformed(e);
+                                bool null = false;
+                                if (dk == "content" || dk == "refusal") {
+                                    if (!(e = dv.is_null().get(null)) && !null)
+                                        e = dv.get_string().get(dk == "content" ? content : refusal);
+                                } else if (dk == "tool_calls") {
+                                    e = read_tool_calls(dv);
+                                }
+                                if (e)
+                                    return malformed(e);
+                            }
+                        }
+                        if (e)
+                            return malformed(e);
+                    }
+                    if (index != 0)
+                        continue; // n > 1: the first choice is the answer
+                    resp_.text.append(content);
+                    text.append(content);
+                    refusal_.append(refusal);
+                    if (has_finish)
+                        resp_.stop_reason = finish_reason_from(finish);
+                }
+            }
+            if (e)
+                return malformed(e);
+        }
+        if (has_error) {
+            error_ = error_from(scratch_);
+            return false;
+        }
+        return true;
+    }
+
+    Response resp_{};
+    std::vector<ToolCall> tools_{};
+    std::string refusal_{};
+    std::optional<Error> error_{};
+    std::string scratch_{};
+    bool done_ = false;
+};
+
+} // namespace detail::openai
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/openai_wire.hpp
+
+#include <chrono>
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <utility>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct OpenAIOptions {
+    std::string api_key{};                              ///< Bearer token; from_env(): OPENAI_API_KEY
+    std::string base_url = "https://api.openai.com/v1"; ///< from_env(): OPENAI_BASE_URL when set
+    std::string organization{};                         ///< OpenAI-Organization; from_env(): OPENAI_ORG_ID
+    std::string project{};                              ///< OpenAI-Project; from_env(): OPENAI_PROJECT_ID
+    std::string max_tokens_field = "max_completion_tokens"; ///< or "max_tokens" for older servers
+    bool stream_usage = true; ///< ask for the usage chunk when streaming (stream_options.include_usage)
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};  ///< one attempt
+    std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them
+    RetryPolicy retry{};                         ///< 2 retries, as the official SDKs
+};
+
+class OpenAIBackend {
+public:
+    OpenAIBackend() = default;
+    explicit OpenAIBackend(OpenAIOptions options) : opts_(std::move(options)) {}
+
+    /// `options` with the key from OPENAI_API_KEY and, when set, the base URL from OPENAI_BASE_URL,
+    /// the organization from OPENAI_ORG_ID and the project from OPENAI_PROJECT_ID.
+    static OpenAIBackend from_env(OpenAIOptions options = {}) {
+        using detail::provider::env;
+        if (std::string key = env("OPENAI_API_KEY"); !key.empty())
+            options.api_key = std::move(key);
+        if (std::string url = env("OPENAI_BASE_URL"); !url.empty())
+            options.base_url = std::move(url);
+        if (std::string org = env("OPENAI_ORG_ID"); !org.empty())
+            options.organization = std::move(org);
+        if (std::string project = env("OPENAI_PROJECT_ID"); !project.empty())
+            options.project = std::move(project);
+        return OpenAIBackend(std::move(options));
+    }
+
+    bool has_api_key() const noexcept { return !opts_.api_key.empty(); }
+    const OpenAIOptions& options() const noexcept { return opts_; }
+    /// The URL requests go to: {base_url}/chat/completions.
+    std::string url() const { return detail::provider::join_url(opts_.base_url, "/chat/completions"); }
+
+    /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
+    Result<Response> complete(const Request& req) const {
+        auto body = detail::openai::request_body(req, body_options(), false);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        auto reply = detail::provider::post(endpoint(false), *body);
+        if (!reply)
+            return unexpected<Error>(std::move(reply.error()));
+        auto r = detail::openai::parse_completion(reply->body);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+    /// Streams the answer through `on_delta(std::string_view)`; the result is the whole answer
+    /// once the stream reached `data: [DONE]`, or the error. Retries as AnthropicBackend::stream.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta)
+    const {
+        auto body = detail::openai::request_body(req, body_options(), true);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        auto r = detail::provider::stream<detail::openai::StreamState>(
+            endpoint(true), *body, [](std::string& whole) { return detail::openai::parse_completion(whole); },
+            on_delta);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+private:
+    detail::openai::BodyOptions body_options() const noexcept {
+        return detail::openai::BodyOptions{opts_.max_tokens_field, opts_.stream_usage};
+    }
+
+    detail::provider::Endpoint endpoint(bool streaming) const {
+        detail::provider::Endpoint ep;
+        ep.provider = detail::openai::provider_name;
+        ep.url = url();
+        ep.headers = {{"content-type", "application/json"},
+                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        if (!opts_.api_key.empty())
+            ep.headers.push_back({"authorization", "Bearer " + opts_.api_key});
+        if (!opts_.organization.empty())
+            ep.headers.push_back({"openai-organization", opts_.organization});
+        if (!opts_.project.empty())
+            ep.headers.push_back({"openai-project", opts_.project});
+        ep.secret = opts_.api_key;
+        ep.connect_timeout = opts_.connect_timeout;
+        ep.timeout = opts_.timeout;
+        ep.deadline = opts_.deadline;
+        ep.retry = opts_.retry;
+        return ep;
+    }
+
+    OpenAIOptions opts_{};
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/openai.hpp
 // begin of file: llmcache/embed/openai.hpp
 // OpenAIEmbeddings: vectors from an OpenAI-compatible POST /v1/embeddings endpoint (OpenAI, and
 // local servers such as Ollama, vLLM, llama.cpp's llama-server, text-embeddings-inference), for

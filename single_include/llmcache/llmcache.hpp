@@ -13115,7 +13115,7 @@ private:
 
 /// One reply envelope: the result, or the Redis error text.
 struct Envelope {
-    json::Value result{};
+    json_read::Value result{};
     std::optional<std::string> error{};
 };
 

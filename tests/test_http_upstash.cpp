@@ -20,6 +20,7 @@ static_assert(!llmcache::in_process_store<llmcache::UpstashRestStore>);
 
 #include "support/http_server.hpp"
 #include "support/redis_test_util.hpp"
+#include "support/scoped_env.hpp"
 #include "support/upstash_standin.hpp"
 
 #include <llmcache/detail/json_read.hpp>
@@ -317,22 +318,17 @@ TEST_CASE("upstash: a wrong token is a store_rejected error, with no token in an
 
 TEST_CASE("upstash: configuration from the environment", "[upstash]") {
     Fixture f;
-    const char* saved_url = std::getenv("UPSTASH_REDIS_REST_URL");
-    const char* saved_token = std::getenv("UPSTASH_REDIS_REST_TOKEN");
-    const std::optional<std::string> old_url =
-        saved_url ? std::optional<std::string>(saved_url) : std::nullopt;
-    const std::optional<std::string> old_token =
-        saved_token ? std::optional<std::string>(saved_token) : std::nullopt;
-    ::unsetenv("UPSTASH_REDIS_REST_URL");
-    ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
-    ::unsetenv("KV_REST_API_URL");
-    ::unsetenv("KV_REST_API_TOKEN");
+    const std::string url = f.upstash.url();
+    llmcache_test::ScopedEnv url_env("UPSTASH_REDIS_REST_URL", nullptr);
+    llmcache_test::ScopedEnv token_env("UPSTASH_REDIS_REST_TOKEN", nullptr);
+    llmcache_test::ScopedEnv kv_url_env("KV_REST_API_URL", nullptr);
+    llmcache_test::ScopedEnv kv_token_env("KV_REST_API_TOKEN", nullptr);
     auto missing = UpstashRestStore::from_env();
     REQUIRE_FALSE(missing);
     CHECK(missing.error().code == ErrorCode::invalid_argument);
     CHECK(missing.error().message.find("UPSTASH_REDIS_REST_URL") != std::string::npos);
 
-    ::setenv("UPSTASH_REDIS_REST_URL", f.upstash.url().c_str(), 1);
+    ::setenv("UPSTASH_REDIS_REST_URL", url.c_str(), 1); // restored by url_env
     ::setenv("UPSTASH_REDIS_REST_TOKEN", token, 1);
     auto store = UpstashRestStore::from_env();
     REQUIRE(store);
@@ -345,14 +341,14 @@ TEST_CASE("upstash: configuration from the environment", "[upstash]") {
     REQUIRE_FALSE(spaced);
     CHECK(spaced.error().message.find("has space") == std::string::npos);
 
-    if (old_url)
-        ::setenv("UPSTASH_REDIS_REST_URL", old_url->c_str(), 1);
-    else
-        ::unsetenv("UPSTASH_REDIS_REST_URL");
-    if (old_token)
-        ::setenv("UPSTASH_REDIS_REST_TOKEN", old_token->c_str(), 1);
-    else
-        ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
+    // Vercel KV's names are the fallback.
+    ::unsetenv("UPSTASH_REDIS_REST_URL");
+    ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
+    ::setenv("KV_REST_API_URL", url.c_str(), 1);
+    ::setenv("KV_REST_API_TOKEN", token, 1);
+    auto kv = UpstashRestStore::from_env();
+    REQUIRE(kv);
+    CHECK(kv->get("env:k")->value() == "v");
 }
 
 TEST_CASE("upstash: server down is store_unavailable, fast; the circuit opens and closes", "[upstash]") {

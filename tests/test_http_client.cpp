@@ -3,7 +3,8 @@
 // connection reuse, proxies from the environment, and no secrets in error text.
 #include "catch.hpp"
 #include "support/http_server.hpp"
-#include "support/redis_server.hpp" // free_port
+#include "support/redis_server.hpp" // free_port, and a TLS server
+#include "support/scoped_env.hpp"
 
 #include <llmcache/llmcache.hpp>
 
@@ -21,6 +22,7 @@ using llmcache::http::HttpRequest;
 using llmcache_test::HttpServer;
 using llmcache_test::RecordedRequest;
 using llmcache_test::Reply;
+using llmcache_test::ScopedEnv;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -32,31 +34,6 @@ Reply text_reply(int status, std::string body) {
     r.body = std::move(body);
     return r;
 }
-
-/// Sets (or unsets, with nullopt) an environment variable for one scope, then restores it.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name))
-            old_ = old;
-        if (value)
-            ::setenv(name, value->c_str(), 1);
-        else
-            ::unsetenv(name);
-    }
-    ~ScopedEnv() {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
 
 } // namespace
 
@@ -251,10 +228,11 @@ TEST_CASE("http: a request from inside a streaming callback works (nested handle
 
 TEST_CASE("http: http_proxy from the environment is honoured (absolute-URI request to the proxy)", "[http]") {
     HttpServer proxy([](const RecordedRequest&) { return text_reply(200, "via proxy"); });
+    const std::string proxy_url = proxy.url();
     {
-        ScopedEnv http_proxy("http_proxy", proxy.url());
-        ScopedEnv no_proxy_lower("no_proxy", std::nullopt);
-        ScopedEnv no_proxy_upper("NO_PROXY", std::nullopt);
+        ScopedEnv http_proxy("http_proxy", proxy_url.c_str());
+        ScopedEnv no_proxy_lower("no_proxy", nullptr);
+        ScopedEnv no_proxy_upper("NO_PROXY", nullptr);
         const auto res = llmcache::http::perform(HttpRequest{
             .method = "GET", .url = "http://upstream.invalid:8080/v1/x?q=2", .connect_timeout = 2s});
         REQUIRE(res);
@@ -265,7 +243,7 @@ TEST_CASE("http: http_proxy from the environment is honoured (absolute-URI reque
     }
     // no_proxy exempts a host: the request then goes directly (and fails: .invalid does not resolve).
     {
-        ScopedEnv http_proxy("http_proxy", proxy.url());
+        ScopedEnv http_proxy("http_proxy", proxy_url.c_str());
         ScopedEnv no_proxy_lower("no_proxy", "upstream.invalid");
         const auto before = proxy.request_count();
         const auto res = llmcache::http::perform(

@@ -82,7 +82,7 @@ struct FakeOpenAI {
             return reply;
         }
         std::string body = r.body;
-        auto doc = llmcache::detail::json::parse(body);
+        auto doc = llmcache::detail::json_read::parse(body);
         if (!doc) {
             reply.status = 400;
             reply.body = R"({"error":{"message":"bad json","type":"invalid_request_error"}})";
@@ -163,7 +163,7 @@ TEST_CASE("embeddings: the request body and headers are exactly as documented", 
     CHECK(req.header("authorization") == "Bearer " + api_key);
     CHECK(req.header("content-type") == "application/json");
     std::string body = req.body;
-    const auto doc = llmcache::detail::json::parse(body);
+    const auto doc = llmcache::detail::json_read::parse(body);
     REQUIRE(doc);
     CHECK(doc->find("model")->string == "text-embedding-3-small");
     REQUIRE(doc->find("input")->items.size() == 2);
@@ -219,7 +219,7 @@ TEST_CASE("embeddings: batches are split by max_batch, and repeats are sent once
     std::size_t sent = 0;
     for (const auto& q : reqs) {
         std::string b = q.body;
-        auto doc = llmcache::detail::json::parse(b);
+        auto doc = llmcache::detail::json_read::parse(b);
         REQUIRE(doc);
         CHECK(doc->find("input")->items.size() <= 3);
         sent += doc->find("input")->items.size();
@@ -243,7 +243,7 @@ TEST_CASE("embeddings: the in-process cache avoids a second request", "[embeddin
     REQUIRE(e.embed_many(texts));
     CHECK(f.server.request_count() == 2);
     std::string body = f.server.last_request().body;
-    auto doc = llmcache::detail::json::parse(body);
+    auto doc = llmcache::detail::json_read::parse(body);
     REQUIRE(doc);
     REQUIRE(doc->find("input")->items.size() == 1);
     CHECK(doc->find("input")->items[0].string == "new text");

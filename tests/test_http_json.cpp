@@ -13,7 +13,7 @@
 #include <string>
 
 using llmcache::detail::JsonWriter;
-namespace json = llmcache::detail::json;
+namespace json = llmcache::detail::json_read;
 namespace base64 = llmcache::detail::base64;
 
 namespace {

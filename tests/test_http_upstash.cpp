@@ -20,10 +20,12 @@ static_assert(!llmcache::in_process_store<llmcache::UpstashRestStore>);
 
 #include "support/http_server.hpp"
 #include "support/redis_test_util.hpp"
+#include "support/scoped_env.hpp"
 #include "support/upstash_standin.hpp"
 
 #include <llmcache/detail/json_read.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -96,7 +98,7 @@ TEST_CASE("upstash: get, put, erase round trip binary values; what was sent on t
     CHECK((req.header("upstash-encoding") == "base64") == base64);
     // The command is a JSON array; the value travels as base64 text.
     std::string body = req.body;
-    const auto cmd = llmcache::detail::json::parse(body);
+    const auto cmd = llmcache::detail::json_read::parse(body);
     REQUIRE(cmd);
     REQUIRE(cmd->items.size() == 3);
     CHECK(cmd->items[0].string == "SET");
@@ -316,22 +318,17 @@ TEST_CASE("upstash: a wrong token is a store_rejected error, with no token in an
 
 TEST_CASE("upstash: configuration from the environment", "[upstash]") {
     Fixture f;
-    const char* saved_url = std::getenv("UPSTASH_REDIS_REST_URL");
-    const char* saved_token = std::getenv("UPSTASH_REDIS_REST_TOKEN");
-    const std::optional<std::string> old_url =
-        saved_url ? std::optional<std::string>(saved_url) : std::nullopt;
-    const std::optional<std::string> old_token =
-        saved_token ? std::optional<std::string>(saved_token) : std::nullopt;
-    ::unsetenv("UPSTASH_REDIS_REST_URL");
-    ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
-    ::unsetenv("KV_REST_API_URL");
-    ::unsetenv("KV_REST_API_TOKEN");
+    const std::string url = f.upstash.url();
+    llmcache_test::ScopedEnv url_env("UPSTASH_REDIS_REST_URL", nullptr);
+    llmcache_test::ScopedEnv token_env("UPSTASH_REDIS_REST_TOKEN", nullptr);
+    llmcache_test::ScopedEnv kv_url_env("KV_REST_API_URL", nullptr);
+    llmcache_test::ScopedEnv kv_token_env("KV_REST_API_TOKEN", nullptr);
     auto missing = UpstashRestStore::from_env();
     REQUIRE_FALSE(missing);
     CHECK(missing.error().code == ErrorCode::invalid_argument);
     CHECK(missing.error().message.find("UPSTASH_REDIS_REST_URL") != std::string::npos);
 
-    ::setenv("UPSTASH_REDIS_REST_URL", f.upstash.url().c_str(), 1);
+    ::setenv("UPSTASH_REDIS_REST_URL", url.c_str(), 1); // restored by url_env
     ::setenv("UPSTASH_REDIS_REST_TOKEN", token, 1);
     auto store = UpstashRestStore::from_env();
     REQUIRE(store);
@@ -344,14 +341,14 @@ TEST_CASE("upstash: configuration from the environment", "[upstash]") {
     REQUIRE_FALSE(spaced);
     CHECK(spaced.error().message.find("has space") == std::string::npos);
 
-    if (old_url)
-        ::setenv("UPSTASH_REDIS_REST_URL", old_url->c_str(), 1);
-    else
-        ::unsetenv("UPSTASH_REDIS_REST_URL");
-    if (old_token)
-        ::setenv("UPSTASH_REDIS_REST_TOKEN", old_token->c_str(), 1);
-    else
-        ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
+    // Vercel KV's names are the fallback.
+    ::unsetenv("UPSTASH_REDIS_REST_URL");
+    ::unsetenv("UPSTASH_REDIS_REST_TOKEN");
+    ::setenv("KV_REST_API_URL", url.c_str(), 1);
+    ::setenv("KV_REST_API_TOKEN", token, 1);
+    auto kv = UpstashRestStore::from_env();
+    REQUIRE(kv);
+    CHECK(kv->get("env:k")->value() == "v");
 }
 
 TEST_CASE("upstash: server down is store_unavailable, fast; the circuit opens and closes", "[upstash]") {
@@ -454,6 +451,20 @@ TEST_CASE("upstash: malformed, truncated and unexpected replies are errors", "[u
     next_status = 503;
     next_body = "busy";
     CHECK(store.get("k").error().code == ErrorCode::store_unavailable);
+    // A connection cut mid-body.
+    fake.set_handler([](const llmcache_test::RecordedRequest&) {
+        llmcache_test::Reply r;
+        r.body = R"({"result":"dmFsdWU="})";
+        r.cut_after = 8;
+        return r;
+    });
+    CHECK(store.get("k").error().code == ErrorCode::store_unavailable);
+    fake.set_handler([&](const llmcache_test::RecordedRequest&) {
+        llmcache_test::Reply r;
+        r.status = next_status;
+        r.body = next_body;
+        return r;
+    });
     // A pipeline answered with the wrong number of envelopes.
     next_status = 200;
     next_body = R"([{"result":"OK"}])";
@@ -468,6 +479,29 @@ TEST_CASE("upstash: malformed, truncated and unexpected replies are errors", "[u
     // A whole pipeline refused.
     next_body = R"({"error":"ERR max daily request limit exceeded"})";
     CHECK(store.put_many(two).error().code == ErrorCode::store_rejected);
+}
+
+TEST_CASE("upstash: one store shared by threads; each thread keeps its own keep-alive connection",
+          "[upstash]") {
+    Fixture f;
+    auto store = f.store();
+    std::atomic<int> good{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                const std::string key = "mt:" + std::to_string(t) + ":" + std::to_string(i);
+                const std::string value = std::string(1, static_cast<char>(t)) + std::string(i, '\xff');
+                if (store.put(key, value, 60'000ms) && store.get(key).value_or(std::nullopt) == value)
+                    ++good;
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    CHECK(good == 100);
+    CHECK(f.admin.dbsize() == 100);
+    CHECK(f.upstash.server().connections() <= 4);
+    CHECK(store.stats().requests == 200);
 }
 
 TEST_CASE("upstash: a value over max_request_bytes is refused before sending", "[upstash]") {

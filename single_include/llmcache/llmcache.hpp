@@ -1835,8 +1835,22 @@ inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
 /// UTF-8 are replaced by U+FFFD, deliberately, because JSON text must be UTF-8.
 inline void append_json_string(std::string& out, std::string_view s) {
     constexpr char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
     out.push_back('"');
     while (!s.empty()) {
+        // Copy a run of characters that need no escaping in one append (most of any prose).
+        std::size_t plain = 0;
+        while (plain < s.size()) {
+            const auto p = static_cast<unsigned char>(s[plain]);
+            if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\')
+                break;
+            ++plain;
+        }
+        if (plain > 0) {
+            out.append(s.data(), plain);
+            s.remove_prefix(plain);
+            continue;
+        }
         const auto c = static_cast<unsigned char>(s[0]);
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence_length(s);
@@ -12706,6 +12720,8 @@ LLMCACHE_END_NAMESPACE
 // Reading JSON with simdjson's On-Demand API: one parser per thread, and a small value tree for
 // replies whose shape is only known at run time (Upstash results: null, integers, strings and
 // nested arrays). Hot paths with a known shape (embedding vectors) iterate On-Demand directly.
+// (Namespace detail::json_read; the model backends keep their streaming helpers in
+// backend/detail/json.hpp, namespace detail::json.)
 //
 // simdjson needs SIMDJSON_PADDING readable bytes after the text; iterate() and parse() take the
 // body as a std::string& and grow its capacity (not its size) when needed, instead of copying it.
@@ -12724,7 +12740,7 @@ LLMCACHE_END_NAMESPACE
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-namespace detail::json {
+namespace detail::json_read {
 
 /// The calling thread's On-Demand parser (reused: its buffers grow to the largest document seen).
 inline simdjson::ondemand::parser& thread_parser() noexcept {
@@ -12895,7 +12911,7 @@ inline std::optional<Value> parse(std::string& text) noexcept {
 #endif
 }
 
-} // namespace detail::json
+} // namespace detail::json_read
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/json_read.hpp
 
@@ -13187,9 +13203,9 @@ private:
     static Error status_error(const State& st, http::HttpResponse& res) {
         std::string provider_message;
         std::string type_and_code;
-        if (auto doc = detail::json::parse(res.body)) {
-            const detail::json::Value* e = doc->find("error");
-            const detail::json::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
+        if (auto doc = detail::json_read::parse(res.body)) {
+            const detail::json_read::Value* e = doc->find("error");
+            const detail::json_read::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
             if (const auto* m = holder->find("message"); m != nullptr && m->is_string())
                 provider_message = m->string;
             else if (e != nullptr && e->is_string()) // TEI's native {"error": "..."}
@@ -13248,7 +13264,7 @@ private:
         const std::size_t dims = st.options.dimensions;
         std::vector<std::vector<float>> out(expected);
         od::document doc;
-        if (detail::json::iterate(body, doc) != simdjson::SUCCESS)
+        if (detail::json_read::iterate(body, doc) != simdjson::SUCCESS)
             return bad("the response is not JSON");
         od::object root;
         if (doc.get_object().get(root) != simdjson::SUCCESS)
@@ -13306,7 +13322,7 @@ private:
                 out[static_cast<std::size_t>(*index)] = std::move(vec);
             }
         }
-        if (!detail::json::at_end(doc))
+        if (!detail::json_read::at_end(doc))
             return bad("trailing or truncated JSON");
         if (!saw_data)
             return bad("no `data` in the response");
@@ -13600,7 +13616,7 @@ private:
 
 /// One reply envelope: the result, or the Redis error text.
 struct Envelope {
-    json::Value result{};
+    json_read::Value result{};
     std::optional<std::string> error{};
 };
 
@@ -13981,7 +13997,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    using Value = detail::json::Value;
+    using Value = detail::json_read::Value;
     using Decimal = detail::upstash::Decimal;
     using Breaker = detail::upstash::Breaker;
     using Envelope = detail::upstash::Envelope;
@@ -14243,7 +14259,7 @@ private:
             st.auth.fetch_add(1, std::memory_order_relaxed);
             std::string message = "llmcache: Upstash at " + st.host + " refused the token (HTTP " +
                                   std::to_string(r.status) + ")";
-            if (auto parsed = detail::json::parse(r.body)) // Upstash explains in {"error": ...}
+            if (auto parsed = detail::json_read::parse(r.body)) // Upstash explains in {"error": ...}
                 if (const Value* e = parsed->find("error"); e != nullptr && e->is_string())
                     message += ": " + e->string.substr(0, 200);
             http::detail::scrub(message, st.opts.token);
@@ -14254,7 +14270,7 @@ private:
             return outage(admit, ErrorCode::store_unavailable,
                           "llmcache: Upstash at " + st.host + " answered HTTP " + std::to_string(r.status));
         }
-        auto parsed = detail::json::parse(r.body);
+        auto parsed = detail::json_read::parse(r.body);
         std::vector<Envelope> envelopes;
         bool well_formed = parsed.has_value();
         if (well_formed) {

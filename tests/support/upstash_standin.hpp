@@ -105,7 +105,7 @@ private:
             return error_reply(400, "Invalid content type. Expected application/json.");
         const bool base64 = r.header("upstash-encoding") == "base64";
         std::string body = r.body;
-        auto doc = llmcache::detail::json::parse(body);
+        auto doc = llmcache::detail::json_read::parse(body);
         if (!doc || !doc->is_array())
             return error_reply(400, "ERR failed to parse command");
         std::lock_guard lock(mu_);
@@ -139,8 +139,8 @@ private:
         return error_reply(404, "Endpoint not found");
     }
 
-    static bool to_argv(const llmcache::detail::json::Value& v, std::vector<std::string>& argv) {
-        using K = llmcache::detail::json::Value::Kind;
+    static bool to_argv(const llmcache::detail::json_read::Value& v, std::vector<std::string>& argv) {
+        using K = llmcache::detail::json_read::Value::Kind;
         if (!v.is_array() || v.items.empty())
             return false;
         for (const auto& a : v.items) {

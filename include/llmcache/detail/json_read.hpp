@@ -1,6 +1,8 @@
 // Reading JSON with simdjson's On-Demand API: one parser per thread, and a small value tree for
 // replies whose shape is only known at run time (Upstash results: null, integers, strings and
 // nested arrays). Hot paths with a known shape (embedding vectors) iterate On-Demand directly.
+// (Namespace detail::json_read; the model backends keep their streaming helpers in
+// backend/detail/json.hpp, namespace detail::json.)
 //
 // simdjson needs SIMDJSON_PADDING readable bytes after the text; iterate() and parse() take the
 // body as a std::string& and grow its capacity (not its size) when needed, instead of copying it.
@@ -21,7 +23,7 @@
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-namespace detail::json {
+namespace detail::json_read {
 
 /// The calling thread's On-Demand parser (reused: its buffers grow to the largest document seen).
 inline simdjson::ondemand::parser& thread_parser() noexcept {
@@ -192,5 +194,5 @@ inline std::optional<Value> parse(std::string& text) noexcept {
 #endif
 }
 
-} // namespace detail::json
+} // namespace detail::json_read
 LLMCACHE_END_NAMESPACE

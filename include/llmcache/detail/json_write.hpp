@@ -62,8 +62,22 @@ inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
 /// UTF-8 are replaced by U+FFFD, deliberately, because JSON text must be UTF-8.
 inline void append_json_string(std::string& out, std::string_view s) {
     constexpr char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
     out.push_back('"');
     while (!s.empty()) {
+        // Copy a run of characters that need no escaping in one append (most of any prose).
+        std::size_t plain = 0;
+        while (plain < s.size()) {
+            const auto p = static_cast<unsigned char>(s[plain]);
+            if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\')
+                break;
+            ++plain;
+        }
+        if (plain > 0) {
+            out.append(s.data(), plain);
+            s.remove_prefix(plain);
+            continue;
+        }
         const auto c = static_cast<unsigned char>(s[0]);
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence_length(s);

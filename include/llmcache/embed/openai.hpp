@@ -340,9 +340,9 @@ private:
     static Error status_error(const State& st, http::HttpResponse& res) {
         std::string provider_message;
         std::string type_and_code;
-        if (auto doc = detail::json::parse(res.body)) {
-            const detail::json::Value* e = doc->find("error");
-            const detail::json::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
+        if (auto doc = detail::json_read::parse(res.body)) {
+            const detail::json_read::Value* e = doc->find("error");
+            const detail::json_read::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
             if (const auto* m = holder->find("message"); m != nullptr && m->is_string())
                 provider_message = m->string;
             else if (e != nullptr && e->is_string()) // TEI's native {"error": "..."}
@@ -401,7 +401,7 @@ private:
         const std::size_t dims = st.options.dimensions;
         std::vector<std::vector<float>> out(expected);
         od::document doc;
-        if (detail::json::iterate(body, doc) != simdjson::SUCCESS)
+        if (detail::json_read::iterate(body, doc) != simdjson::SUCCESS)
             return bad("the response is not JSON");
         od::object root;
         if (doc.get_object().get(root) != simdjson::SUCCESS)
@@ -459,7 +459,7 @@ private:
                 out[static_cast<std::size_t>(*index)] = std::move(vec);
             }
         }
-        if (!detail::json::at_end(doc))
+        if (!detail::json_read::at_end(doc))
             return bad("trailing or truncated JSON");
         if (!saw_data)
             return bad("no `data` in the response");

@@ -236,7 +236,7 @@ private:
 
 /// One reply envelope: the result, or the Redis error text.
 struct Envelope {
-    json::Value result{};
+    json_read::Value result{};
     std::optional<std::string> error{};
 };
 
@@ -617,7 +617,7 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    using Value = detail::json::Value;
+    using Value = detail::json_read::Value;
     using Decimal = detail::upstash::Decimal;
     using Breaker = detail::upstash::Breaker;
     using Envelope = detail::upstash::Envelope;
@@ -879,7 +879,7 @@ private:
             st.auth.fetch_add(1, std::memory_order_relaxed);
             std::string message = "llmcache: Upstash at " + st.host + " refused the token (HTTP " +
                                   std::to_string(r.status) + ")";
-            if (auto parsed = detail::json::parse(r.body)) // Upstash explains in {"error": ...}
+            if (auto parsed = detail::json_read::parse(r.body)) // Upstash explains in {"error": ...}
                 if (const Value* e = parsed->find("error"); e != nullptr && e->is_string())
                     message += ": " + e->string.substr(0, 200);
             http::detail::scrub(message, st.opts.token);
@@ -890,7 +890,7 @@ private:
             return outage(admit, ErrorCode::store_unavailable,
                           "llmcache: Upstash at " + st.host + " answered HTTP " + std::to_string(r.status));
         }
-        auto parsed = detail::json::parse(r.body);
+        auto parsed = detail::json_read::parse(r.body);
         std::vector<Envelope> envelopes;
         bool well_formed = parsed.has_value();
         if (well_formed) {

@@ -1018,15 +1018,28 @@ inline std::vector<std::size_t> synonym_groups_of(const std::vector<std::string>
 
 /// The first content word of `a` without a counterpart in `b`, or "" when every one has one.
 inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tolerate_typos) {
-    std::unordered_set<std::string_view> a_words;
     std::unordered_set<std::string_view> b_words;
-    for (const Token& t : a.tokens) {
-        a_words.insert(t.text);
-    }
     for (const Token& t : b.tokens) {
         b_words.insert(t.text);
     }
-    std::unordered_set<std::string> b_forms;     // every inflection variant of b's words
+    // Cheap pass first: most words are found as they are, and then nothing else is built.
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+        if (is_content(a.tokens[i]) && !b_words.contains(a.tokens[i].text)) {
+            pending.push_back(i);
+        }
+    }
+    if (pending.empty()) {
+        return {};
+    }
+    std::unordered_set<std::string_view> a_words;
+    for (const Token& t : a.tokens) {
+        a_words.insert(t.text);
+    }
+    // b's distinct tokens (the first of each spelling) and everything derived from them.
+    std::vector<const Token*> b_distinct;
+    std::unordered_set<std::string_view> seen;
+    std::unordered_set<std::string> b_forms;     // every inflection variant of b's content words
     std::unordered_set<std::string> b_compounds; // adjacent pairs of b's words, joined
     std::vector<std::size_t> b_groups;
     for (std::size_t i = 0; i < b.tokens.size(); ++i) {
@@ -1034,6 +1047,10 @@ inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tol
         if (i + 1 < b.tokens.size() && !t.symbol && !b.tokens[i + 1].symbol) {
             b_compounds.insert(t.text + b.tokens[i + 1].text);
         }
+        if (t.symbol || !seen.insert(t.text).second) {
+            continue;
+        }
+        b_distinct.push_back(&t);
         if (!is_content(t)) {
             continue;
         }
@@ -1045,20 +1062,20 @@ inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tol
             b_forms.insert(std::move(f));
         }
     }
+    std::size_t budget = 100000; // word comparisons: bounds the cost for very long prompts
     // Words of `a` spelled out by an acronym of `b` ("European Union" / "EU").
     std::vector<bool> spelled(a.tokens.size(), false);
-    for (const Token& t : b.tokens) {
-        for (std::size_t start = 0; t.acronym && start < a.tokens.size(); ++start) {
-            if (spells(a.tokens, start, t.text)) {
-                std::fill(spelled.begin() + static_cast<std::ptrdiff_t>(start),
-                          spelled.begin() + static_cast<std::ptrdiff_t>(start + t.text.size()), true);
+    for (const Token* t : b_distinct) {
+        for (std::size_t k = 0; t->acronym && k < pending.size() && budget > 0; ++k, --budget) {
+            if (spells(a.tokens, pending[k], t->text)) {
+                std::fill(spelled.begin() + static_cast<std::ptrdiff_t>(pending[k]),
+                          spelled.begin() + static_cast<std::ptrdiff_t>(pending[k] + t->text.size()), true);
             }
         }
     }
-    std::size_t budget = 100000; // word comparisons: bounds the cost for very long prompts
-    for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+    for (const std::size_t i : pending) {
         const Token& t = a.tokens[i];
-        if (!is_content(t) || spelled[i] || b_words.contains(t.text) || b_compounds.contains(t.text)) {
+        if (spelled[i] || b_compounds.contains(t.text)) {
             continue;
         }
         const std::vector<std::string> forms = variants(t.text);
@@ -1077,11 +1094,13 @@ inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tol
             continue; // "smart watch" / "smartwatch"
         }
         bool found = false;
-        for (std::size_t k = 0; k < b.tokens.size() && budget > 0 && !found; ++k, --budget) {
-            const Token& other = b.tokens[k];
-            found = !other.symbol && !a_words.contains(other.text) &&
-                    ((t.acronym && spells(b.tokens, k, t.text)) || abbreviates(t, other) ||
-                     abbreviates(other, t) || (tolerate_typos && likely_typo(t, other)));
+        for (std::size_t k = 0; k < b_distinct.size() && budget > 0 && !found; ++k, --budget) {
+            const Token& other = *b_distinct[k];
+            found =
+                !a_words.contains(other.text) &&
+                ((t.acronym &&
+                  spells(b.tokens, static_cast<std::size_t>(&other - b.tokens.data()), t.text)) ||
+                 abbreviates(t, other) || abbreviates(other, t) || (tolerate_typos && likely_typo(t, other)));
         }
         if (!found) {
             return t.text;
@@ -1150,19 +1169,20 @@ inline std::string quantity_difference(const Analysis& a, const Analysis& b) {
                                       std::back_inserter(only));
         return "number '" + only.front() + "'";
     }
-    // The same number with different units: "10 mb" / "10 gb", "3%" / "$3".
+    // The same number with different units: "10 mb" / "10 gb", "3%" / "$3". value_units is
+    // sorted by value, so the units of one value are adjacent.
     const auto units_of = [](const Summary& s, const std::string& value) {
         std::vector<std::string> units;
-        for (const auto& [v, u] : s.value_units) {
-            if (v == value) {
-                units.push_back(u);
-            }
+        auto it = std::lower_bound(s.value_units.begin(), s.value_units.end(),
+                                   std::make_pair(value, std::string()));
+        for (; it != s.value_units.end() && it->first == value; ++it) {
+            units.push_back(it->second);
         }
         return units;
     };
     for (const std::string& value : sa.values) {
         const std::vector<std::string> ua = units_of(sa, value);
-        const std::vector<std::string> ub = units_of(sb, value);
+        const std::vector<std::string> ub = ua.empty() ? ua : units_of(sb, value);
         if (!ua.empty() && !ub.empty() && ua != ub) {
             return "'" + value + " " + ua.front() + "' / '" + value + " " + ub.front() + "'";
         }

@@ -3525,16 +3525,19 @@ LLMCACHE_END_NAMESPACE
 //                     "get to the airport" vs "get from the airport".
 //   content_word      a content word of one prompt has no counterpart in the other. Not content:
 //                     stopwords, politeness and filler ("could you please tell me ... thanks"),
-//                     numbers, units, negation cues. A counterpart is the same word, an inflection
+//                     numbers, units, negation cues; but a stopword capitalised inside a sentence
+//                     is a name ("in May", "the US"). A counterpart is the same word, an inflection
 //                     ("changed" / "changing"), a built-in synonym ("buy" / "purchase"), a compound
-//                     ("smartwatch" / "smart watch") or a likely typo, judged by length, edit distance
+//                     ("smartwatch" / "smart watch"), an acronym ("EU" / "European Union"), a
+//                     shortening ("env" / "environment": 2-5 letters, not a frequent word, same
+//                     first letter, a subsequence) or a likely typo, judged by length, edit distance
 //                     (transpositions count as one edit), capitals and a built-in list of ~750
 //                     frequent English words:
 //                       - two frequent words are never typos of each other ("hot" / "not",
 //                         "get" / "set"); words with digits never are;
 //                       - up to 3 letters: only a swap of neighbours ("teh" / "the");
 //                       - 4 letters: one edit with the same first letter when exactly one of the two
-//                         is a frequent word ("pasword"-style slips), or a swap;
+//                         is a frequent word ("mony" / "money"), or a swap;
 //                       - 5 to 8 letters: one edit, same first letter or a swap ("dowload");
 //                       - 9 letters or more: two edits, same first letter ("diffrence", "paracetemol");
 //                       - both capitalised inside a sentence (names): one edit and at least 6 letters,
@@ -3543,10 +3546,10 @@ LLMCACHE_END_NAMESPACE
 //
 // What it cannot catch (the guard is a word-level heuristic, not a reader): different questions in
 // the same words ("sunscreen before moisturizer" / "moisturizer before sunscreen": only from/to/into
-// mark direction), quantifier scope ("all", "every" and "some" are stopwords), antonyms that are
-// built-in synonyms of nothing but typos of each other (two edits in a long word), a differing word
-// written as a one-letter typo of a real word it is not ("Colombia" / "Columbia"), and anything that
-// needs meaning ("cheap flights" / "expensive flights" is caught, "flights I can afford" is not).
+// mark direction), a stopword that matters ("flights to Paris" / "flights in Paris"; quantifiers
+// such as "all" and "some" are stopwords too), a differing word within typo distance of the other
+// when they are not both frequent words ("Colombia" / "Columbia"), and a shortening or acronym that
+// happens to match unrelated words.
 // It also costs true hits: a paraphrase with synonyms outside its small table ("end my membership" /
 // "cancel my subscription") is rejected. See README.md, "Semantic quality", for measured rates.
 //

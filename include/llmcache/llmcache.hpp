@@ -1,10 +1,11 @@
 // llmcache — a cache in front of LLM calls, composed from policies at compile time.
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
-// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder and the
-// FlatMatcher (SIMD cosine scan). Optional parts that need other libraries are included only when
-// their macro is set (the CMake and Meson targets set it when the library is found), so including
-// llmcache never pulls in a library you do not use:
+// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder,
+// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the FlatMatcher (SIMD cosine
+// scan). Optional parts that need other libraries are included only when their macro is set (the
+// CMake and Meson targets set it when the library is found), so including llmcache never pulls in a
+// library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 //   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
@@ -22,8 +23,10 @@
 #include "concepts.hpp"
 #include "detail/sse.hpp"
 #include "embed/hashing.hpp"
+#include "embed/static_words.hpp"
 #include "entry.hpp"
 #include "error.hpp"
+#include "guard/false_hit.hpp"
 #include "key/xxh3.hpp"
 #include "matcher/flat.hpp"
 #include "normalize.hpp"

@@ -4,10 +4,11 @@
 // llmcache — a cache in front of LLM calls, composed from policies at compile time.
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
-// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder and the
-// FlatMatcher (SIMD cosine scan). Optional parts that need other libraries are included only when
-// their macro is set (the CMake and Meson targets set it when the library is found), so including
-// llmcache never pulls in a library you do not use:
+// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder,
+// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the FlatMatcher (SIMD cosine
+// scan). Optional parts that need other libraries are included only when their macro is set (the
+// CMake and Meson targets set it when the library is found), so including llmcache never pulls in a
+// library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 //   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
@@ -3682,6 +3683,1722 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/embed/hashing.hpp
+// begin of file: llmcache/embed/static_words.hpp
+// StaticWordEmbeddings: a prompt embedded as the SIF-weighted average of pre-trained word vectors
+// (GloVe, fastText, word2vec converted to text), read from their common text format.
+//
+// Unlike HashingEmbedder this knows some meaning: "car" and "automobile" have close vectors, so
+// synonym paraphrases land near each other. It is still a bag of words: word order, negation and
+// numbers barely move the vector, so "USD to EUR" and "EUR to USD" embed identically. Pair it with
+// a FalseHitGuard.
+//
+// File format: UTF-8 text. An optional header line "<count> <dims>" (fastText's .vec), then one
+// line per word: the word and `dims` numbers separated by spaces ("the 0.418 0.24968 ..."), as
+// GloVe and fastText publish them. Trailing spaces and CR are ignored, blank lines are skipped.
+// Loading validates everything and reports the first problem as an Error (code invalid_argument,
+// with the line number): empty input, a line with the wrong number of columns, a value that is not
+// a finite number, a header whose count disagrees with the rows. Nothing is thrown.
+// Words are looked up lower-cased; a word that appears twice (or twice after lower-casing) keeps
+// its first vector, which in frequency-sorted files is the more frequent spelling.
+//
+// Embedding (Arora, Liang and Ma 2017, "A simple but tough-to-beat baseline for sentence
+// embeddings"): each known token w contributes a / (a + p(w)) times its vector; the sum is divided
+// by the token count and, optionally, the projection on a common direction is removed; the result
+// is L2-normalised. p(w) comes from Options::word_counts when given (a word missing there gets the
+// smallest given probability); otherwise it is approximated from the row order, assuming the file
+// is sorted by descending frequency as GloVe and fastText files are: Zipf's law,
+// p(rank r) = r^-s / sum_k k^-s. The common direction (Options::remove_common_component) is the
+// first principal component, uncentred, of the unit vectors of the most frequent words, found by
+// power iteration at load time: SIF proper uses a corpus of sentences, which we do not have.
+//
+// Tokens are those of HashingEmbedder: maximal runs of ASCII letters and digits and bytes >= 0x80,
+// ASCII lower-cased. Unknown tokens are skipped; a text with no known token has no vector:
+// embed_into() returns false. id() names the file by an XXH3 digest of its lines, the dimensions,
+// this version and the options, so a different vector file is a different index namespace.
+// Thread safety: immutable after loading; any number of threads may embed concurrently.
+
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <istream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// How StaticWordEmbeddings weights words (namespace scope so that `Options options = {}` works as a
+/// default argument).
+struct StaticWordEmbeddingsOptions {
+    /// SIF smoothing: a word's weight is a / (a + p(w)). Smaller a down-weights frequent words
+    /// more; 1e-3 is the paper's usual value.
+    double sif_a = 1e-3;
+    /// Zipf exponent s for probabilities from row order (used when word_counts is empty).
+    double zipf_exponent = 1.0;
+    /// Optional frequency source: (word, count or probability) pairs, normalised to sum to 1.
+    std::vector<std::pair<std::string, double>> word_counts;
+    /// Remove the projection on the first principal component of the common words' vectors.
+    bool remove_common_component = false;
+    /// How many of the most frequent words estimate that component.
+    std::size_t common_component_words = 2000;
+    /// Load at most this many words (0: all); the header's count is then not checked.
+    std::size_t max_words = 0;
+};
+
+class StaticWordEmbeddings {
+public:
+    using Options = StaticWordEmbeddingsOptions;
+
+    static constexpr int version = 1;
+
+    /// Reads word vectors from `in` (see the format above).
+    [[nodiscard]] static Result<StaticWordEmbeddings> from_stream(std::istream& in,
+                                                                  Options options = {}) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return load(in, std::move(options));
+        } catch (...) {
+            return fail(ErrorCode::invalid_argument, "static word vectors: out of memory while loading");
+        }
+#else
+        return load(in, std::move(options));
+#endif
+    }
+
+    /// Reads word vectors from the file at `path`.
+    [[nodiscard]] static Result<StaticWordEmbeddings> from_file(const std::string& path,
+                                                                Options options = {}) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::ifstream in(path, std::ios::binary);
+            if (!in) {
+                return fail(ErrorCode::invalid_argument, "static word vectors: cannot open '" + path + "'");
+            }
+            return load(in, std::move(options));
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            return fail(ErrorCode::invalid_argument, "static word vectors: out of memory while loading");
+        }
+#endif
+    }
+
+    /// "static-words-v1-d<dims>-n<words>-<file digest>-<options digest>".
+    [[nodiscard]] const std::string& id() const noexcept {
+        return id_;
+    }
+    [[nodiscard]] std::size_t dimensions() const noexcept {
+        return dimensions_;
+    }
+    [[nodiscard]] std::size_t vocabulary_size() const noexcept {
+        return weights_.size();
+    }
+    [[nodiscard]] bool contains(std::string_view word) const {
+        return row_of(word) != npos;
+    }
+
+    /// The SIF weight a / (a + p(w)) of a (lower-case) word, 0 when it is not in the vocabulary.
+    [[nodiscard]] float weight(std::string_view word) const {
+        const std::size_t row = row_of(word);
+        return row == npos ? 0.0f : weights_[row];
+    }
+
+    /// The unit-length embedding of `text`, or all zeros when it has no known word.
+    [[nodiscard]] std::vector<float> embed(std::string_view text) const {
+        std::vector<float> out(dimensions_);
+        (void)embed_into(text, out);
+        return out;
+    }
+
+    /// Writes the embedding of `text` into `out`. Returns false, leaving `out` all zeros, when no
+    /// token of the text is in the vocabulary, or when out.size() != dimensions().
+    bool embed_into(std::string_view text, std::span<float> out) const {
+        std::fill(out.begin(), out.end(), 0.0f);
+        if (out.size() != dimensions_ || dimensions_ == 0) {
+            return false;
+        }
+        std::size_t known = 0;
+        std::string token;
+        std::size_t i = 0;
+        while (i < text.size()) {
+            if (!is_token_byte(static_cast<unsigned char>(text[i]))) {
+                ++i;
+                continue;
+            }
+            token.clear();
+            for (; i < text.size() && is_token_byte(static_cast<unsigned char>(text[i])); ++i) {
+                token.push_back(lower(text[i]));
+            }
+            const std::size_t row = row_of(token);
+            if (row == npos) {
+                continue;
+            }
+            ++known;
+            const float w = weights_[row];
+            const float* v = vectors_.data() + row * dimensions_;
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                out[k] += w * v[k];
+            }
+        }
+        if (known == 0) {
+            return false;
+        }
+        const float inv = 1.0f / static_cast<float>(known);
+        for (float& x : out) {
+            x *= inv;
+        }
+        if (!common_.empty()) {
+            double projection = 0.0;
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                projection += static_cast<double>(out[k]) * common_[k];
+            }
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                out[k] -= static_cast<float>(projection * common_[k]);
+            }
+        }
+        double norm = 0.0;
+        for (const float x : out) {
+            norm += static_cast<double>(x) * x;
+        }
+        if (!(norm > 0.0) || !std::isfinite(norm)) {
+            std::fill(out.begin(), out.end(), 0.0f);
+            return false;
+        }
+        const float scale = static_cast<float>(1.0 / std::sqrt(norm));
+        for (float& x : out) {
+            x *= scale;
+        }
+        return true;
+    }
+
+private:
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    StaticWordEmbeddings() = default;
+
+    static bool is_token_byte(unsigned char c) noexcept {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+    }
+    static char lower(char c) noexcept {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+    }
+
+    std::size_t row_of(std::string_view word) const {
+        const auto it = rows_.find(word);
+        return it == rows_.end() ? npos : it->second;
+    }
+
+    static std::string hex(std::uint64_t v) {
+        char buffer[17];
+        std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(v));
+        return buffer;
+    }
+
+    /// Splits on spaces and tabs, ignoring empty fields (trailing spaces, CR).
+    static void split(std::string_view line, std::vector<std::string_view>& fields) {
+        fields.clear();
+        std::size_t i = 0;
+        while (i < line.size()) {
+            while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
+                ++i;
+            }
+            const std::size_t start = i;
+            while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+                ++i;
+            }
+            if (i > start) {
+                fields.push_back(line.substr(start, i - start));
+            }
+        }
+    }
+
+    static bool parse_float(std::string_view s, float& value) noexcept {
+        const char* first = s.data();
+        const char* last = s.data() + s.size();
+        if (first != last && *first == '+') {
+            ++first;
+        }
+        const auto [end, ec] = std::from_chars(first, last, value);
+        return ec == std::errc{} && end == last && std::isfinite(value);
+    }
+
+    static bool parse_count(std::string_view s, std::size_t& value) noexcept {
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+        return ec == std::errc{} && end == s.data() + s.size();
+    }
+
+    static unexpected<Error> bad_line(std::size_t line, const std::string& what) {
+        return fail(ErrorCode::invalid_argument,
+                    "static word vectors: line " + std::to_string(line) + ": " + what);
+    }
+
+    static Result<StaticWordEmbeddings> load(std::istream& in, Options options) {
+        StaticWordEmbeddings e;
+        std::string line;
+        std::vector<std::string_view> fields;
+        std::size_t line_number = 0;
+        std::size_t header_count = 0;
+        bool has_header = false;
+        std::uint64_t digest = 0x5157A71C;
+        std::size_t words_read = 0;
+        while (std::getline(in, line)) {
+            ++line_number;
+            digest = XXH3_64bits_withSeed(line.data(), line.size(), digest);
+            split(line, fields);
+            if (fields.empty()) {
+                continue;
+            }
+            if (e.dimensions_ == 0 && !has_header && words_read == 0 && fields.size() == 2) {
+                std::size_t count = 0;
+                std::size_t dims = 0;
+                if (parse_count(fields[0], count) && parse_count(fields[1], dims)) {
+                    if (dims == 0) {
+                        return bad_line(line_number, "header gives 0 dimensions");
+                    }
+                    has_header = true;
+                    header_count = count;
+                    e.dimensions_ = dims;
+                    continue;
+                }
+            }
+            if (e.dimensions_ == 0) {
+                if (fields.size() < 2) {
+                    return bad_line(line_number, "a word without values");
+                }
+                e.dimensions_ = fields.size() - 1;
+            }
+            if (fields.size() != e.dimensions_ + 1) {
+                return bad_line(line_number, "expected a word and " + std::to_string(e.dimensions_) +
+                                                 " values, found " + std::to_string(fields.size()) +
+                                                 " columns");
+            }
+            if (options.max_words != 0 && words_read == options.max_words) {
+                break;
+            }
+            ++words_read;
+            const std::size_t first_value = e.vectors_.size();
+            e.vectors_.resize(first_value + e.dimensions_);
+            for (std::size_t k = 0; k < e.dimensions_; ++k) {
+                if (!parse_float(fields[k + 1], e.vectors_[first_value + k])) {
+                    return bad_line(line_number,
+                                    "value " + std::to_string(k + 1) + " is not a finite number");
+                }
+            }
+            std::string word(fields[0]);
+            std::transform(word.begin(), word.end(), word.begin(), lower);
+            if (!e.rows_.emplace(std::move(word), e.weights_.size()).second) {
+                e.vectors_.resize(first_value); // a later spelling of a known word: keep the first
+                continue;
+            }
+            e.weights_.push_back(0.0f);
+        }
+        if (in.bad()) {
+            return fail(ErrorCode::invalid_argument, "static word vectors: read error");
+        }
+        if (e.weights_.empty()) {
+            return fail(ErrorCode::invalid_argument, "static word vectors: no word vectors in the input");
+        }
+        if (has_header && options.max_words == 0 && header_count != words_read) {
+            return fail(ErrorCode::invalid_argument,
+                        "static word vectors: the header announces " + std::to_string(header_count) +
+                            " words, the file has " + std::to_string(words_read));
+        }
+        if (!(options.sif_a > 0.0) || !std::isfinite(options.sif_a)) {
+            return fail(ErrorCode::invalid_argument, "static word vectors: sif_a must be positive");
+        }
+        e.set_weights(options);
+        if (options.remove_common_component) {
+            e.find_common_component(options.common_component_words);
+        }
+        std::uint64_t options_digest = XXH3_64bits_withSeed(&options.sif_a, sizeof options.sif_a, version);
+        options_digest =
+            XXH3_64bits_withSeed(&options.zipf_exponent, sizeof options.zipf_exponent, options_digest);
+        for (const auto& [word, count] : options.word_counts) {
+            options_digest = XXH3_64bits_withSeed(word.data(), word.size(), options_digest);
+            options_digest = XXH3_64bits_withSeed(&count, sizeof count, options_digest);
+        }
+        if (options.remove_common_component) {
+            options_digest = XXH3_64bits_withSeed(&options.common_component_words,
+                                                  sizeof options.common_component_words, options_digest + 1);
+        }
+        e.id_ = "static-words-v" + std::to_string(version) + "-d" + std::to_string(e.dimensions_) + "-n" +
+                std::to_string(e.weights_.size()) + "-" + hex(digest) + "-" + hex(options_digest);
+        return e;
+    }
+
+    void set_weights(const Options& options) {
+        std::vector<double> p(weights_.size(), 0.0);
+        if (!options.word_counts.empty()) {
+            double total = 0.0;
+            double smallest = 0.0;
+            for (const auto& [word, count] : options.word_counts) {
+                if (count > 0.0 && std::isfinite(count)) {
+                    total += count;
+                    smallest = smallest == 0.0 ? count : std::min(smallest, count);
+                }
+            }
+            std::fill(p.begin(), p.end(), total > 0.0 ? smallest / total : 0.0);
+            for (const auto& [word, count] : options.word_counts) {
+                std::string lowered(word);
+                std::transform(lowered.begin(), lowered.end(), lowered.begin(), lower);
+                const std::size_t row = row_of(lowered);
+                if (row != npos && count > 0.0 && std::isfinite(count) && total > 0.0) {
+                    p[row] = count / total;
+                }
+            }
+        } else {
+            // Zipf from row order: rows are stored in file order, most frequent first.
+            double harmonic = 0.0;
+            for (std::size_t r = 1; r <= p.size(); ++r) {
+                p[r - 1] = std::pow(static_cast<double>(r), -options.zipf_exponent);
+                harmonic += p[r - 1];
+            }
+            for (double& x : p) {
+                x /= harmonic;
+            }
+        }
+        for (std::size_t r = 0; r < p.size(); ++r) {
+            weights_[r] = static_cast<float>(options.sif_a / (options.sif_a + p[r]));
+        }
+    }
+
+    /// First principal component (uncentred) of the unit vectors of the `words` first rows, by a
+    /// fixed number of power iterations from a fixed start: deterministic.
+    void find_common_component(std::size_t words) {
+        const std::size_t n = std::min(words == 0 ? weights_.size() : words, weights_.size());
+        std::vector<double> rows(n * dimensions_);
+        for (std::size_t r = 0; r < n; ++r) {
+            double norm = 0.0;
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                norm += static_cast<double>(vectors_[r * dimensions_ + k]) * vectors_[r * dimensions_ + k];
+            }
+            const double inv = norm > 0.0 ? 1.0 / std::sqrt(norm) : 0.0;
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                rows[r * dimensions_ + k] = vectors_[r * dimensions_ + k] * inv;
+            }
+        }
+        std::vector<double> u(dimensions_, 1.0 / std::sqrt(static_cast<double>(dimensions_)));
+        std::vector<double> next(dimensions_);
+        for (int iteration = 0; iteration < 50; ++iteration) {
+            std::fill(next.begin(), next.end(), 0.0);
+            for (std::size_t r = 0; r < n; ++r) {
+                const double* row = rows.data() + r * dimensions_;
+                double dot = 0.0;
+                for (std::size_t k = 0; k < dimensions_; ++k) {
+                    dot += row[k] * u[k];
+                }
+                for (std::size_t k = 0; k < dimensions_; ++k) {
+                    next[k] += dot * row[k];
+                }
+            }
+            double norm = 0.0;
+            for (const double x : next) {
+                norm += x * x;
+            }
+            if (!(norm > 0.0)) {
+                return; // all vectors orthogonal to the start: no common component to remove
+            }
+            const double inv = 1.0 / std::sqrt(norm);
+            for (std::size_t k = 0; k < dimensions_; ++k) {
+                u[k] = next[k] * inv;
+            }
+        }
+        common_.assign(u.begin(), u.end());
+    }
+
+    std::size_t dimensions_ = 0;
+    std::vector<float> vectors_; // row-major, one row per word, in file order
+    std::vector<float> weights_; // SIF weight per row
+    std::unordered_map<std::string, std::size_t, detail::TransparentHash, std::equal_to<>> rows_;
+    std::vector<double> common_; // unit common direction, empty when not removed
+    std::string id_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/embed/static_words.hpp
+// begin of file: llmcache/guard/false_hit.hpp
+// FalseHitGuard: a lexical second opinion on a semantic-cache candidate, after the distance test.
+//
+// An embedding puts "Do I need a visa for Austria?" right next to "... for Australia?", "2 years"
+// next to "2 months", and "USD to EUR" next to "EUR to USD": close in wording, different questions,
+// and serving one's answer for the other is a false hit. The guard compares the two prompts' words
+// and rejects the candidate when it finds one of these differences (each check can be switched off):
+//
+//   numbers_or_units  the numbers differ, or the same number has different units. Normalised first:
+//                     "2" / "two" / "twenty-five" / "1,000" / "1000"; "10 km" / "10km" /
+//                     "10 kilometres"; "5%" / "5 percent"; "$50" / "50 dollars"; "100k" / "100000";
+//                     model and version names with digits ("PS4", "S23", "C++20") must match exactly.
+//                     Units without a number count too ("in miles" / "in kilometers"). A lone "one"
+//                     counts as 1 only if the other prompt has a 1 ("which one" is not a number).
+//   negation          one prompt has more negation cues than the other: not, no, never, without,
+//                     none, nothing, cannot, n't (with ' or ’, and "dont"-style spellings), ...
+//   direction         a word is a source in one prompt and a target in the other: "from X to Y" vs
+//                     "from Y to X", "convert X to Y" vs "Y to X", "USD to EUR" vs "EUR to USD",
+//                     "get to the airport" vs "get from the airport".
+//   content_word      a content word of one prompt has no counterpart in the other. Not content:
+//                     stopwords, politeness and filler ("could you please tell me ... thanks"),
+//                     numbers, units, negation cues; but a stopword capitalised inside a sentence
+//                     is a name ("in May", "the US"). A counterpart is the same word, an inflection
+//                     ("changed" / "changing"), a built-in synonym ("buy" / "purchase"), a compound
+//                     ("smartwatch" / "smart watch"), an acronym ("EU" / "European Union"), a
+//                     shortening ("env" / "environment": 2-5 letters, not a frequent word, same
+//                     first letter, a subsequence) or a likely typo, judged by length, edit distance
+//                     (transpositions count as one edit), capitals and a built-in list of ~750
+//                     frequent English words:
+//                       - two frequent words are never typos of each other ("hot" / "not",
+//                         "get" / "set"); words with digits never are;
+//                       - up to 3 letters: only a swap of neighbours ("teh" / "the");
+//                       - 4 letters: one edit with the same first letter when exactly one of the two
+//                         is a frequent word ("mony" / "money"), or a swap;
+//                       - 5 to 8 letters: one edit, same first letter or a swap ("dowload");
+//                       - 9 letters or more: two edits, same first letter ("diffrence", "paracetemol");
+//                       - both capitalised inside a sentence (names): one edit and at least 6 letters,
+//                         so "Tailand" / "Thailand" passes but "Austria" / "Australia" (two edits),
+//                         "Iran" / "Iraq" and "Tokyo" / "Kyoto" do not.
+//
+// What it cannot catch (the guard is a word-level heuristic, not a reader): different questions in
+// the same words ("sunscreen before moisturizer" / "moisturizer before sunscreen": only from/to/into
+// mark direction), a stopword that matters ("flights to Paris" / "flights in Paris"; quantifiers
+// such as "all" and "some" are stopwords too), a differing word within typo distance of the other
+// when they are not both frequent words ("Colombia" / "Columbia"), and a shortening or acronym that
+// happens to match unrelated words.
+// It also costs true hits: a paraphrase with synonyms outside its small table ("end my membership" /
+// "cancel my subscription") is rejected. See README.md, "Semantic quality", for measured rates.
+//
+// Text handling: ASCII words are lower-cased; bytes >= 0x80 are word bytes and pass through
+// unchanged (other scripts are compared byte-exactly), except ’ (apostrophe), € and £ (currencies)
+// and ° (ignored). Deterministic, no data files, no global state: a const guard may be used from any
+// number of threads. accepts() and explain() never throw: on allocation failure they reject.
+// explain()'s detail quotes the differing words, so treat it like the prompts (do not log it where
+// prompts must not appear).
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// Why FalseHitGuard rejected a candidate (none: accepted).
+enum class GuardReason {
+    none,
+    numbers_or_units,
+    negation,
+    direction,
+    content_word,
+    out_of_memory, ///< the analysis could not allocate; rejected, as a miss is safe
+};
+
+constexpr std::string_view to_string(GuardReason reason) noexcept {
+    switch (reason) {
+    case GuardReason::none:
+        return "none";
+    case GuardReason::numbers_or_units:
+        return "numbers_or_units";
+    case GuardReason::negation:
+        return "negation";
+    case GuardReason::direction:
+        return "direction";
+    case GuardReason::content_word:
+        return "content_word";
+    case GuardReason::out_of_memory:
+        return "out_of_memory";
+    }
+    return "unknown";
+}
+
+/// The guard's answer with its reason: `detail` names what differs ("'austria' / 'australia'").
+struct GuardVerdict {
+    bool accepted = true;
+    GuardReason reason = GuardReason::none;
+    std::string detail;
+    explicit operator bool() const noexcept { return accepted; }
+};
+
+namespace detail::guard {
+
+// Sorted (checked below at compile time): looked up by binary search.
+inline constexpr std::string_view stopwords[] = {
+    "a",       "able",     "about",    "again",    "all",        "also",        "am",      "an",
+    "and",     "any",      "anyone",   "anything", "appreciate", "appreciated", "are",     "as",
+    "at",      "be",       "because",  "been",     "being",      "between",     "both",    "bother",
+    "but",     "by",       "can",      "could",    "curious",    "dear",        "did",     "do",
+    "does",    "doing",    "done",     "during",   "each",       "either",      "else",    "etc",
+    "even",    "ever",     "every",    "explain",  "for",        "from",        "get",     "gets",
+    "getting", "go",       "goes",     "going",    "gonna",      "got",         "gotta",   "had",
+    "has",     "have",     "having",   "he",       "hello",      "help",        "her",     "here",
+    "hers",    "hey",      "hi",       "him",      "his",        "how",         "however", "i",
+    "if",      "im",       "in",       "into",     "is",         "it",          "its",     "just",
+    "kindly",  "know",     "let",      "lets",     "like",       "lot",         "lots",    "make",
+    "makes",   "many",     "may",      "me",       "might",      "mine",        "much",    "must",
+    "my",      "myself",   "need",     "needs",    "of",         "ok",          "okay",    "on",
+    "once",    "onto",     "or",       "our",      "ours",       "per",         "please",  "pls",
+    "plz",     "possible", "question", "quick",    "rather",     "really",      "shall",   "she",
+    "should",  "show",     "so",       "some",     "someone",    "something",   "sorry",   "stuff",
+    "such",    "tell",     "than",     "thank",    "thanks",     "that",        "the",     "their",
+    "them",    "then",     "there",    "these",    "they",       "thing",       "things",  "this",
+    "those",   "though",   "through",  "thus",     "thx",        "to",          "too",     "u",
+    "until",   "ur",       "us",       "very",     "via",        "wanna",       "want",    "was",
+    "way",     "we",       "well",     "were",     "what",       "whatever",    "whats",   "when",
+    "where",   "whether",  "which",    "while",    "who",        "whom",        "whose",   "why",
+    "will",    "with",     "within",   "wonder",   "wondering",  "would",       "yet",     "yo",
+    "you",     "your",     "yours",
+};
+inline constexpr std::string_view frequent_words[] = {
+    "a",         "able",     "about",     "above",    "accept",     "access",      "account",  "actually",
+    "add",       "address",  "after",     "again",    "age",        "ago",         "air",      "all",
+    "allow",     "almost",   "alone",     "along",    "already",    "also",        "always",   "am",
+    "among",     "amount",   "an",        "and",      "animal",     "another",     "answer",   "any",
+    "anyone",    "anything", "app",       "apply",    "appreciate", "appreciated", "are",      "area",
+    "arm",       "around",   "array",     "arrive",   "art",        "as",          "ask",      "at",
+    "away",      "baby",     "back",      "bad",      "bag",        "bank",        "base",     "be",
+    "bear",      "beat",     "beautiful", "because",  "become",     "bed",         "been",     "before",
+    "begin",     "behind",   "being",     "believe",  "best",       "better",      "between",  "big",
+    "bill",      "bit",      "black",     "blood",    "blue",       "board",       "body",     "book",
+    "both",      "bother",   "box",       "boy",      "branch",     "break",       "bring",    "brother",
+    "bug",       "build",    "business",  "but",      "buy",        "by",          "call",     "can",
+    "car",       "card",     "care",      "carry",    "case",       "cash",        "cat",      "catch",
+    "cause",     "cell",     "center",    "certain",  "chair",      "chance",      "change",   "charge",
+    "check",     "child",    "choose",    "city",     "class",      "clean",       "clear",    "client",
+    "close",     "code",     "cold",      "color",    "come",       "common",      "company",  "complete",
+    "computer",  "control",  "cook",      "cool",     "copy",       "correct",     "cost",     "could",
+    "country",   "course",   "cover",     "create",   "credit",     "cross",       "cup",      "curious",
+    "cut",       "dark",     "data",      "date",     "day",        "dead",        "deal",     "dear",
+    "death",     "debt",     "decide",    "deep",     "delete",     "did",         "die",      "different",
+    "dinner",    "do",       "doctor",    "does",     "dog",        "doing",       "done",     "door",
+    "down",      "draw",     "dream",     "dress",    "drink",      "drive",       "drop",     "dry",
+    "during",    "each",     "early",     "earth",    "east",       "easy",        "eat",      "edge",
+    "effect",    "egg",      "either",    "else",     "email",      "end",         "enough",   "enter",
+    "error",     "etc",      "even",      "evening",  "event",      "ever",        "every",    "exactly",
+    "example",   "explain",  "eye",       "face",     "fact",       "fail",        "fall",     "family",
+    "far",       "fast",     "father",    "fear",     "fee",        "feel",        "few",      "field",
+    "fight",     "file",     "fill",      "filter",   "final",      "find",        "fine",     "finger",
+    "finish",    "fire",     "first",     "fish",     "fit",        "five",        "fix",      "floor",
+    "fly",       "follow",   "food",      "foot",     "for",        "force",       "form",     "forward",
+    "four",      "free",     "friend",    "from",     "front",      "full",        "fun",      "function",
+    "fund",      "game",     "garden",    "get",      "gets",       "getting",     "girl",     "give",
+    "glass",     "go",       "goes",      "going",    "gold",       "gonna",       "good",     "got",
+    "gotta",     "great",    "green",     "ground",   "group",      "grow",        "guess",    "had",
+    "hair",      "half",     "hand",      "happen",   "happy",      "hard",        "has",      "hat",
+    "have",      "having",   "he",        "head",     "health",     "hear",        "heart",    "heat",
+    "heavy",     "hello",    "help",      "her",      "here",       "hers",        "hey",      "hi",
+    "high",      "hill",     "him",       "his",      "history",    "hit",         "hold",     "hole",
+    "home",      "hope",     "horse",     "host",     "hot",        "hour",        "house",    "how",
+    "however",   "huge",     "human",     "hundred",  "i",          "idea",        "if",       "im",
+    "important", "in",       "include",   "inside",   "into",       "is",          "it",       "item",
+    "its",       "job",      "join",      "just",     "keep",       "key",         "kid",      "kill",
+    "kind",      "kindly",   "king",      "know",     "lady",       "land",        "language", "large",
+    "last",      "late",     "laugh",     "law",      "lay",        "lead",        "learn",    "least",
+    "leave",     "left",     "leg",       "less",     "let",        "lets",        "letter",   "level",
+    "lie",       "life",     "lift",      "light",    "like",       "line",        "link",     "list",
+    "listen",    "little",   "live",      "load",     "loan",       "local",       "long",     "look",
+    "lose",      "loss",     "lot",       "lots",     "loud",       "love",        "low",      "machine",
+    "main",      "make",     "makes",     "man",      "many",       "map",         "mark",     "market",
+    "matter",    "may",      "me",        "mean",     "meet",       "member",      "message",  "method",
+    "middle",    "might",    "mind",      "mine",     "minute",     "miss",        "money",    "month",
+    "more",      "morning",  "most",      "mother",   "move",       "much",        "music",    "must",
+    "my",        "myself",   "name",      "near",     "need",       "needs",       "never",    "new",
+    "news",      "next",     "nice",      "night",    "no",         "node",        "none",     "nor",
+    "north",     "not",      "note",      "nothing",  "now",        "number",      "object",   "of",
+    "off",       "offer",    "office",    "often",    "oil",        "ok",          "okay",     "old",
+    "on",        "once",     "one",       "only",     "onto",       "open",        "or",       "order",
+    "other",     "our",      "ours",      "out",      "over",       "own",         "page",     "paid",
+    "pain",      "paper",    "parent",    "part",     "party",      "pass",        "password", "past",
+    "pay",       "people",   "per",       "person",   "phone",      "pick",        "piece",    "place",
+    "plan",      "plant",    "play",      "please",   "pls",        "plz",         "point",    "poor",
+    "port",      "possible", "post",      "power",    "present",    "price",       "print",    "problem",
+    "program",   "pull",     "push",      "put",      "question",   "quick",       "quiet",    "race",
+    "rain",      "raise",    "rate",      "rather",   "reach",      "read",        "ready",    "real",
+    "really",    "reason",   "receive",   "record",   "red",        "remember",    "remote",   "remove",
+    "repeat",    "reply",    "report",    "rest",     "result",     "return",      "rich",     "ride",
+    "right",     "ring",     "rise",      "road",     "rock",       "room",        "round",    "rule",
+    "run",       "safe",     "sale",      "same",     "save",       "say",         "school",   "sea",
+    "search",    "seat",     "second",    "see",      "seem",       "sell",        "send",     "sense",
+    "server",    "set",      "seven",     "shall",    "shape",      "share",       "she",      "ship",
+    "shoe",      "shop",     "short",     "should",   "show",       "side",        "sign",     "simple",
+    "since",     "sing",     "single",    "sister",   "sit",        "site",        "six",      "size",
+    "skin",      "sleep",    "slow",      "small",    "smile",      "snow",        "so",       "soft",
+    "some",      "someone",  "something", "son",      "song",       "soon",        "sorry",    "sort",
+    "sound",     "south",    "space",     "speak",    "special",    "spend",       "sport",    "spring",
+    "stand",     "star",     "start",     "state",    "station",    "stay",        "step",     "still",
+    "stock",     "stop",     "store",     "story",    "street",     "string",      "strong",   "student",
+    "study",     "stuff",    "such",      "sugar",    "summer",     "sun",         "support",  "sure",
+    "table",     "take",     "talk",      "tall",     "tax",        "team",        "tell",     "ten",
+    "test",      "text",     "than",      "thank",    "thanks",     "that",        "the",      "their",
+    "them",      "then",     "there",     "these",    "they",       "thing",       "things",   "think",
+    "this",      "those",    "though",    "three",    "through",    "thus",        "thx",      "time",
+    "tire",      "to",       "today",     "together", "too",        "top",         "total",    "touch",
+    "town",      "track",    "trade",     "train",    "travel",     "tree",        "trip",     "true",
+    "try",       "turn",     "two",       "type",     "u",          "under",       "until",    "up",
+    "upon",      "ur",       "us",        "use",      "user",       "usual",       "value",    "very",
+    "via",       "view",     "visit",     "voice",    "wait",       "walk",        "wall",     "wanna",
+    "want",      "war",      "warm",      "was",      "wash",       "watch",       "water",    "way",
+    "we",        "wear",     "weather",   "web",      "week",       "weight",      "well",     "were",
+    "west",      "what",     "whatever",  "whats",    "wheel",      "when",        "where",    "whether",
+    "which",     "while",    "white",     "who",      "whole",      "whom",        "whose",    "why",
+    "wide",      "wife",     "will",      "win",      "wind",       "window",      "winter",   "wish",
+    "with",      "within",   "without",   "woman",    "wonder",     "wondering",   "word",     "work",
+    "world",     "worry",    "would",     "write",    "wrong",      "yard",        "year",     "yes",
+    "yet",       "yo",       "you",       "young",    "your",       "yours",
+};
+inline constexpr std::string_view negation_words[] = {
+    "aint",    "arent",   "cannot",   "cant",    "couldnt", "didnt",   "doesnt", "dont",    "hadnt", "hasnt",
+    "havent",  "isnt",    "mustnt",   "neither", "never",   "no",      "nobody", "none",    "nor",   "not",
+    "nothing", "nowhere", "shouldnt", "wasnt",   "werent",  "without", "wont",   "wouldnt",
+};
+
+inline constexpr bool sorted_unique(const std::string_view* first, const std::string_view* last) {
+    for (const std::string_view* it = first; it + 1 < last; ++it) {
+        if (!(*it < *(it + 1))) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(sorted_unique(std::begin(stopwords), std::end(stopwords)));
+static_assert(sorted_unique(std::begin(frequent_words), std::end(frequent_words)));
+static_assert(sorted_unique(std::begin(negation_words), std::end(negation_words)));
+
+template <std::size_t N>
+bool contains(const std::string_view (&list)[N], std::string_view word) noexcept {
+    return std::binary_search(std::begin(list), std::end(list), word);
+}
+
+/// Interchangeable words: entries with the same group number are synonyms, found after inflection
+/// ("purchased" finds "purchase"). Small and general on purpose: every entry makes the guard accept
+/// more. Sorted by word (checked below).
+struct Synonym {
+    std::string_view word;
+    unsigned char group;
+};
+inline constexpr Synonym synonyms[] = {
+    {"affordable", 9},   {"alter", 2},       {"answer", 34},   {"automobile", 10},  {"begin", 4},
+    {"big", 6},          {"boost", 19},      {"buy", 0},       {"cancel", 3},       {"car", 10},
+    {"cellphone", 11},   {"change", 2},      {"cheap", 9},     {"child", 32},       {"complete", 5},
+    {"concatenate", 26}, {"connect", 25},    {"cost", 24},     {"decrease", 18},    {"delete", 1},
+    {"deliver", 13},     {"delivery", 12},   {"doctor", 16},   {"edit", 2},         {"erase", 1},
+    {"error", 30},       {"exhausted", 21},  {"fast", 8},      {"fatigued", 21},    {"film", 15},
+    {"finish", 5},       {"fix", 14},        {"hire", 29},     {"image", 31},       {"incorrect", 28},
+    {"increase", 19},    {"inexpensive", 9}, {"invert", 27},   {"jab", 22},         {"join", 26},
+    {"journey", 23},     {"kid", 32},        {"large", 6},     {"link", 25},        {"little", 7},
+    {"lower", 18},       {"medication", 17}, {"medicine", 17}, {"mistake", 30},     {"modify", 2},
+    {"movie", 15},       {"need", 35},       {"pair", 25},     {"phone", 11},       {"photo", 31},
+    {"physician", 16},   {"picture", 31},    {"price", 24},    {"purchase", 0},     {"quick", 8},
+    {"raise", 19},       {"rapid", 8},       {"reduce", 18},   {"remove", 1},       {"rent", 29},
+    {"repair", 14},      {"reply", 34},      {"require", 35},  {"respond", 34},     {"reverse", 27},
+    {"ship", 13},        {"shipping", 12},   {"sign", 20},     {"small", 7},        {"smartphone", 11},
+    {"speak", 33},       {"start", 4},       {"symptom", 20},  {"talk", 33},        {"terminate", 3},
+    {"tiny", 7},         {"tired", 21},      {"trip", 23},     {"vaccination", 22}, {"vaccine", 22},
+    {"wrong", 28},
+};
+
+enum class UnitUse : unsigned char { attached, free };
+struct UnitAlias {
+    std::string_view alias;
+    std::string_view unit;
+    UnitUse use;
+};
+// "free" aliases are units wherever they appear; "attached" ones only right after a number
+// ("5 m", "5m", "3 pm"), since alone they are ordinary words or letters.
+inline constexpr UnitAlias unit_aliases[] = {
+    {"%", "percent", UnitUse::free},       {"am", "am", UnitUse::attached},
+    {"bucks", "usd", UnitUse::free},       {"c", "c", UnitUse::attached},
+    {"celsius", "c", UnitUse::free},       {"centimeter", "cm", UnitUse::free},
+    {"centimeters", "cm", UnitUse::free},  {"centimetre", "cm", UnitUse::free},
+    {"centimetres", "cm", UnitUse::free},  {"cm", "cm", UnitUse::free},
+    {"day", "day", UnitUse::free},         {"days", "day", UnitUse::free},
+    {"dollar", "usd", UnitUse::free},      {"dollars", "usd", UnitUse::free},
+    {"eur", "eur", UnitUse::free},         {"euro", "eur", UnitUse::free},
+    {"euros", "eur", UnitUse::free},       {"f", "f", UnitUse::attached},
+    {"fahrenheit", "f", UnitUse::free},    {"feet", "ft", UnitUse::attached},
+    {"foot", "ft", UnitUse::attached},     {"ft", "ft", UnitUse::attached},
+    {"g", "g", UnitUse::attached},         {"gallon", "gal", UnitUse::free},
+    {"gallons", "gal", UnitUse::free},     {"gb", "gb", UnitUse::free},
+    {"gbp", "gbp", UnitUse::free},         {"ghz", "ghz", UnitUse::free},
+    {"gigabyte", "gb", UnitUse::free},     {"gigabytes", "gb", UnitUse::free},
+    {"gram", "g", UnitUse::free},          {"grams", "g", UnitUse::free},
+    {"h", "h", UnitUse::attached},         {"hour", "h", UnitUse::free},
+    {"hours", "h", UnitUse::free},         {"hr", "h", UnitUse::attached},
+    {"hrs", "h", UnitUse::attached},       {"hz", "hz", UnitUse::free},
+    {"inch", "in", UnitUse::free},         {"inches", "in", UnitUse::free},
+    {"jpy", "jpy", UnitUse::free},         {"kb", "kb", UnitUse::free},
+    {"kg", "kg", UnitUse::free},           {"kgs", "kg", UnitUse::free},
+    {"kilo", "kg", UnitUse::free},         {"kilobyte", "kb", UnitUse::free},
+    {"kilobytes", "kb", UnitUse::free},    {"kilogram", "kg", UnitUse::free},
+    {"kilograms", "kg", UnitUse::free},    {"kilometer", "km", UnitUse::free},
+    {"kilometers", "km", UnitUse::free},   {"kilometre", "km", UnitUse::free},
+    {"kilometres", "km", UnitUse::free},   {"kilos", "kg", UnitUse::free},
+    {"km", "km", UnitUse::free},           {"kms", "km", UnitUse::free},
+    {"kph", "kmh", UnitUse::free},         {"kw", "kw", UnitUse::free},
+    {"kwh", "kwh", UnitUse::free},         {"l", "l", UnitUse::attached},
+    {"lb", "lb", UnitUse::free},           {"lbs", "lb", UnitUse::free},
+    {"liter", "l", UnitUse::free},         {"liters", "l", UnitUse::free},
+    {"litre", "l", UnitUse::free},         {"litres", "l", UnitUse::free},
+    {"m", "m", UnitUse::attached},         {"mah", "mah", UnitUse::free},
+    {"mb", "mb", UnitUse::free},           {"mcg", "mcg", UnitUse::free},
+    {"megabyte", "mb", UnitUse::free},     {"megabytes", "mb", UnitUse::free},
+    {"meter", "m", UnitUse::free},         {"meters", "m", UnitUse::free},
+    {"metre", "m", UnitUse::free},         {"metres", "m", UnitUse::free},
+    {"mg", "mg", UnitUse::free},           {"mhz", "mhz", UnitUse::free},
+    {"mi", "mi", UnitUse::attached},       {"microgram", "mcg", UnitUse::free},
+    {"micrograms", "mcg", UnitUse::free},  {"mile", "mi", UnitUse::free},
+    {"miles", "mi", UnitUse::free},        {"milligram", "mg", UnitUse::free},
+    {"milligrams", "mg", UnitUse::free},   {"milliliter", "ml", UnitUse::free},
+    {"milliliters", "ml", UnitUse::free},  {"millilitre", "ml", UnitUse::free},
+    {"millilitres", "ml", UnitUse::free},  {"millimeter", "mm", UnitUse::free},
+    {"millimeters", "mm", UnitUse::free},  {"millisecond", "ms", UnitUse::free},
+    {"milliseconds", "ms", UnitUse::free}, {"min", "min", UnitUse::attached},
+    {"mins", "min", UnitUse::attached},    {"minute", "min", UnitUse::free},
+    {"minutes", "min", UnitUse::free},     {"ml", "ml", UnitUse::free},
+    {"mm", "mm", UnitUse::free},           {"month", "month", UnitUse::free},
+    {"months", "month", UnitUse::free},    {"mph", "mph", UnitUse::free},
+    {"ms", "ms", UnitUse::attached},       {"ounce", "oz", UnitUse::free},
+    {"ounces", "oz", UnitUse::free},       {"oz", "oz", UnitUse::free},
+    {"pct", "percent", UnitUse::free},     {"percent", "percent", UnitUse::free},
+    {"pm", "pm", UnitUse::attached},       {"pound", "lb", UnitUse::free},
+    {"pounds", "lb", UnitUse::free},       {"s", "s", UnitUse::attached},
+    {"sec", "s", UnitUse::attached},       {"second", "s", UnitUse::attached},
+    {"seconds", "s", UnitUse::free},       {"secs", "s", UnitUse::attached},
+    {"tb", "tb", UnitUse::free},           {"terabyte", "tb", UnitUse::free},
+    {"terabytes", "tb", UnitUse::free},    {"usd", "usd", UnitUse::free},
+    {"v", "v", UnitUse::attached},         {"volt", "v", UnitUse::free},
+    {"volts", "v", UnitUse::free},         {"w", "w", UnitUse::attached},
+    {"watt", "w", UnitUse::free},          {"watts", "w", UnitUse::free},
+    {"week", "week", UnitUse::free},       {"weeks", "week", UnitUse::free},
+    {"wk", "week", UnitUse::free},         {"wks", "week", UnitUse::free},
+    {"x", "times", UnitUse::attached},     {"year", "year", UnitUse::free},
+    {"years", "year", UnitUse::free},      {"yen", "jpy", UnitUse::free},
+    {"yr", "year", UnitUse::free},         {"yrs", "year", UnitUse::free},
+};
+
+inline constexpr bool units_sorted() {
+    for (std::size_t i = 0; i + 1 < std::size(unit_aliases); ++i) {
+        if (!(unit_aliases[i].alias < unit_aliases[i + 1].alias)) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(units_sorted());
+
+inline constexpr bool synonyms_sorted() {
+    for (std::size_t i = 0; i + 1 < std::size(synonyms); ++i) {
+        if (!(synonyms[i].word < synonyms[i + 1].word)) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(synonyms_sorted());
+
+/// The unit `word` names, or "" when it is not a unit alias (or only an attached one and
+/// `after_number` is false).
+inline std::string_view unit_of(std::string_view word, bool after_number) noexcept {
+    const auto it = std::lower_bound(std::begin(unit_aliases), std::end(unit_aliases), word,
+                                     [](const UnitAlias& a, std::string_view w) { return a.alias < w; });
+    if (it == std::end(unit_aliases) || it->alias != word) {
+        return {};
+    }
+    return after_number || it->use == UnitUse::free ? it->unit : std::string_view{};
+}
+
+struct NumberWord {
+    std::string_view word;
+    std::uint64_t value;
+    bool scale; // hundred, thousand, ...: multiplies what precedes it
+};
+inline constexpr NumberWord number_words[] = {
+    {"billion", 1000000000, true},
+    {"dozen", 12, false},
+    {"eight", 8, false},
+    {"eighteen", 18, false},
+    {"eighty", 80, false},
+    {"eleven", 11, false},
+    {"fifteen", 15, false},
+    {"fifty", 50, false},
+    {"five", 5, false},
+    {"forty", 40, false},
+    {"four", 4, false},
+    {"fourteen", 14, false},
+    {"hundred", 100, true},
+    {"million", 1000000, true},
+    {"nine", 9, false},
+    {"nineteen", 19, false},
+    {"ninety", 90, false},
+    {"one", 1, false},
+    {"seven", 7, false},
+    {"seventeen", 17, false},
+    {"seventy", 70, false},
+    {"six", 6, false},
+    {"sixteen", 16, false},
+    {"sixty", 60, false},
+    {"ten", 10, false},
+    {"thirteen", 13, false},
+    {"thirty", 30, false},
+    {"thousand", 1000, true},
+    {"three", 3, false},
+    {"twelve", 12, false},
+    {"twenty", 20, false},
+    {"two", 2, false},
+    {"zero", 0, false},
+};
+inline constexpr std::string_view ordinal_words[] = {"eighth",  "fifth", "first", "fourth", "ninth",
+                                                     "seventh", "sixth", "tenth", "third"};
+inline constexpr std::string_view ordinal_values[] = {"8", "5", "1", "4", "9", "7", "6", "10", "3"};
+
+inline const NumberWord* number_word(std::string_view word) noexcept {
+    const auto it = std::lower_bound(std::begin(number_words), std::end(number_words), word,
+                                     [](const NumberWord& n, std::string_view w) { return n.word < w; });
+    return it != std::end(number_words) && it->word == word ? it : nullptr;
+}
+
+inline constexpr bool is_digit(char c) noexcept {
+    return c >= '0' && c <= '9';
+}
+inline constexpr bool is_alpha(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+inline constexpr bool is_upper(char c) noexcept {
+    return c >= 'A' && c <= 'Z';
+}
+inline constexpr char to_lower(char c) noexcept {
+    return is_upper(c) ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
+struct Token {
+    std::string text;       ///< lower-cased; contractions resolved ("don't" -> "do" + negation)
+    bool symbol = false;    ///< a currency or percent sign, text is its unit ("usd", "percent")
+    bool name_like = false; ///< starts with a capital inside a sentence, or is an acronym
+    bool acronym = false;   ///< 2 to 6 capital letters and nothing else ("EU", "HDR")
+    bool negation = false;  ///< a negation cue
+    bool stop = false;      ///< stopword or filler: not a content word
+    bool quantity = false;  ///< part of a number, unit or identifier: compared by the number check
+};
+
+struct Quantity {
+    std::string value; ///< canonical number ("1000", "3.11"), an identifier ("ps4"), or "" for a unit alone
+    std::string unit;  ///< canonical unit, "id" for identifiers, "" when none
+    bool soft = false; ///< the word "one" alone: a number only if the other text has a 1
+};
+
+struct Analysis {
+    std::vector<Token> tokens;
+    std::vector<Quantity> quantities;
+    std::size_t negations = 0;
+    std::vector<std::string> sources; ///< stems after "from" or before "to"/"into"
+    std::vector<std::string> targets; ///< stems after "to"/"into"
+    bool title_case = false;          ///< most words capitalised: capitals carry no information
+};
+
+// Special UTF-8 sequences: ’ (apostrophe), € and £ (currency), ° (ignored). Returns the byte length
+// (0 when none starts at i) and sets `kind` to '\'', 'e', 'p' or 'o'.
+inline std::size_t special_at(std::string_view t, std::size_t i, char& kind) noexcept {
+    const auto b = [&](std::size_t k) { return k < t.size() ? static_cast<unsigned char>(t[k]) : 0u; };
+    if (b(i) == 0xE2 && b(i + 1) == 0x80 && b(i + 2) == 0x99) {
+        kind = '\'';
+        return 3;
+    }
+    if (b(i) == 0xE2 && b(i + 1) == 0x82 && b(i + 2) == 0xAC) {
+        kind = 'e';
+        return 3;
+    }
+    if (b(i) == 0xC2 && b(i + 1) == 0xA3) {
+        kind = 'p';
+        return 2;
+    }
+    if (b(i) == 0xC2 && b(i + 1) == 0xB0) {
+        kind = 'o';
+        return 2;
+    }
+    return 0;
+}
+
+inline bool is_word_byte(std::string_view t, std::size_t i) noexcept {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c < 0x80) {
+        return is_digit(t[i]) || is_alpha(t[i]);
+    }
+    char kind = 0;
+    return special_at(t, i, kind) == 0;
+}
+
+/// Resolves an apostrophe inside a lower-cased word: "don't" -> "do" (negation), "can't" -> "can",
+/// "won't" -> "will", "user's" -> "user", "i'm" -> "i", "o'clock" -> "oclock".
+inline void resolve_apostrophe(Token& token) {
+    const std::size_t pos = token.text.find('\'');
+    if (pos == std::string::npos) {
+        return;
+    }
+    std::string base = token.text.substr(0, pos);
+    const std::string suffix = token.text.substr(pos + 1);
+    if (suffix == "t" && !base.empty() && base.back() == 'n') {
+        token.negation = true;
+        if (base == "won") {
+            base = "will";
+        } else if (base == "shan") {
+            base = "shall";
+        } else if (base == "ain") {
+            base = "is";
+        } else if (base != "can") {
+            base.pop_back();
+        }
+        token.text = std::move(base);
+    } else if (suffix == "s" || suffix == "m" || suffix == "d" || suffix == "ll" || suffix == "re" ||
+               suffix == "ve") {
+        token.text = std::move(base);
+    } else {
+        token.text = base + suffix;
+    }
+}
+
+inline std::vector<Token> tokenize(std::string_view t) {
+    std::vector<Token> tokens;
+    tokens.reserve(t.size() / 5 + 1);
+    bool sentence_start = true;
+    std::size_t i = 0;
+    while (i < t.size()) {
+        char kind = 0;
+        if (const std::size_t n = special_at(t, i, kind); n != 0) {
+            if (kind == 'e' || kind == 'p') {
+                tokens.push_back(Token{kind == 'e' ? "eur" : "gbp", true});
+            }
+            i += n;
+            continue;
+        }
+        const char c = t[i];
+        if (c == '$' || c == '%') {
+            tokens.push_back(Token{c == '$' ? "usd" : "percent", true});
+            ++i;
+            continue;
+        }
+        if (!is_word_byte(t, i)) {
+            if (c == '.' || c == '?' || c == '!' || c == ':' || c == ';' || c == '\n') {
+                sentence_start = true;
+            }
+            ++i;
+            continue;
+        }
+        Token token;
+        const bool first_upper = is_upper(c);
+        std::size_t letters = 0;
+        std::size_t capitals = 0;
+        while (i < t.size()) {
+            const char d = t[i];
+            if (is_word_byte(t, i)) {
+                letters += is_alpha(d) ? 1U : 0U;
+                capitals += is_upper(d) ? 1U : 0U;
+                token.text.push_back(to_lower(d));
+                ++i;
+                continue;
+            }
+            const std::size_t special = special_at(t, i, kind);
+            const bool apostrophe = d == '\'' || (special != 0 && kind == '\'');
+            const std::size_t step = d == '\'' ? 1 : special;
+            const std::size_t next = i + (step == 0 ? 1 : step);
+            if (apostrophe && letters > 0 && next < t.size() && is_alpha(t[next])) {
+                token.text.push_back('\'');
+                i = next;
+                continue;
+            }
+            // Digit grouping and decimals stay inside the number: "1,000", "3.11".
+            if ((d == '.' || d == ',') && !token.text.empty() && is_digit(token.text.back()) &&
+                i + 1 < t.size() && is_digit(t[i + 1])) {
+                if (d == ',') {
+                    std::size_t digits = 0;
+                    while (i + 1 + digits < t.size() && is_digit(t[i + 1 + digits])) {
+                        ++digits;
+                    }
+                    if (digits != 3) {
+                        break; // "1,2,3" is a list, not a thousand separator
+                    }
+                } else {
+                    token.text.push_back('.');
+                }
+                ++i;
+                continue;
+            }
+            break;
+        }
+        // Language names: "C++", "C#", "F#".
+        if (letters > 0 && is_alpha(token.text.back()) && t.substr(i, 2) == "++") {
+            token.text += "++";
+            i += 2;
+        } else if (token.text.size() == 1 && letters == 1 && i < t.size() && t[i] == '#') {
+            token.text.push_back('#');
+            ++i;
+        }
+        token.name_like = (!sentence_start && first_upper) || (letters >= 2 && capitals == letters);
+        token.acronym = letters >= 2 && letters <= 6 && capitals == letters && token.text.size() == letters;
+        resolve_apostrophe(token);
+        sentence_start = false;
+        tokens.push_back(std::move(token));
+    }
+    return tokens;
+}
+
+inline bool has_digit(std::string_view s) noexcept {
+    return std::any_of(s.begin(), s.end(), [](char c) { return is_digit(c); });
+}
+inline bool has_alpha(std::string_view s) noexcept {
+    return std::any_of(s.begin(), s.end(),
+                       [](char c) { return is_alpha(c) || static_cast<unsigned char>(c) >= 0x80; });
+}
+
+/// Digits and dots only, starting with a digit: "1000", "3.11".
+inline bool is_plain_number(std::string_view s) noexcept {
+    return !s.empty() && is_digit(s.front()) &&
+           std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; });
+}
+
+/// Leading zeros dropped from the integer part ("007" -> "7"); the rest kept as written, so the
+/// version "3.10" stays apart from "3.1".
+inline std::string canonical_number(std::string_view s) {
+    std::size_t i = 0;
+    while (i + 1 < s.size() && s[i] == '0' && is_digit(s[i + 1])) {
+        ++i;
+    }
+    return std::string(s.substr(i));
+}
+
+/// value * factor for whole numbers that fit 64 bits; otherwise "<value>x<factor>", which still
+/// compares equal only to the same spelling.
+inline std::string multiply(const std::string& value, std::uint64_t factor) {
+    std::uint64_t v = 0;
+    bool whole = !value.empty() && value.size() <= 18;
+    for (const char c : value) {
+        whole = whole && is_digit(c);
+        v = whole ? v * 10 + static_cast<std::uint64_t>(c - '0') : v;
+    }
+    if (whole && (v == 0 || factor <= UINT64_MAX / v)) {
+        return std::to_string(v * factor);
+    }
+    return value + "x" + std::to_string(factor);
+}
+
+inline bool is_currency(std::string_view unit) noexcept {
+    return unit == "usd" || unit == "eur" || unit == "gbp" || unit == "jpy";
+}
+
+inline Analysis analyse(std::string_view text) {
+    Analysis a;
+    a.tokens = tokenize(text);
+    std::vector<Token>& tk = a.tokens;
+
+    std::size_t words = 0;
+    std::size_t named = 0;
+    for (const Token& t : tk) {
+        if (!t.symbol && has_alpha(t.text)) {
+            ++words;
+            named += t.name_like ? 1U : 0U;
+        }
+    }
+    // Title Case or ALL CAPS: capitals say nothing about names.
+    a.title_case = words >= 3 && named * 10 >= words * 6;
+    for (Token& t : tk) {
+        t.name_like = t.name_like && !a.title_case;
+        t.acronym = t.acronym && !a.title_case;
+        t.negation = t.negation || (!t.symbol && contains(negation_words, t.text));
+        a.negations += t.negation ? 1U : 0U;
+    }
+
+    // Numbers, units and identifiers.
+    for (std::size_t i = 0; i < tk.size(); ++i) {
+        Token& t = tk[i];
+        if (t.quantity || t.negation) {
+            continue;
+        }
+        if (t.symbol) {
+            t.quantity = true;
+            if (i + 1 < tk.size() && !tk[i + 1].symbol && is_digit(tk[i + 1].text.front())) {
+                continue; // "$50": the number takes the unit
+            }
+            a.quantities.push_back(Quantity{{}, t.text, false});
+            continue;
+        }
+        Quantity q;
+        bool number = false;
+        bool digits = false;
+        std::size_t end = i + 1;
+        const std::string& w = t.text;
+        if (is_digit(w.front())) {
+            std::size_t split = 0;
+            while (split < w.size() && (is_digit(w[split]) || w[split] == '.')) {
+                ++split;
+            }
+            const std::string_view suffix = std::string_view(w).substr(split);
+            q.value = canonical_number(std::string_view(w).substr(0, split));
+            number = true;
+            digits = true;
+            if (suffix == "st" || suffix == "nd" || suffix == "rd" || suffix == "th") {
+                q.unit = "ordinal";
+            } else if (suffix == "k") {
+                q.value = multiply(q.value, 1000);
+            } else if (!suffix.empty()) {
+                const std::string_view unit = unit_of(suffix, true);
+                if (unit.empty()) {
+                    q.value = w; // "2fa", "1000xm5": an identifier
+                    q.unit = "id";
+                    number = false;
+                } else {
+                    q.unit = unit;
+                }
+            }
+        } else if (const NumberWord* first = number_word(w); first != nullptr) {
+            std::uint64_t total = 0;
+            std::uint64_t current = 0;
+            std::size_t j = i;
+            for (; j < tk.size() && !tk[j].symbol; ++j) {
+                const NumberWord* n = number_word(tk[j].text);
+                if (n == nullptr) {
+                    break;
+                }
+                if (n->scale) {
+                    current = std::max<std::uint64_t>(current, 1) * n->value;
+                    if (n->value >= 1000) {
+                        total += current;
+                        current = 0;
+                    }
+                } else {
+                    current += n->value;
+                }
+            }
+            q.value = std::to_string(total + current);
+            q.soft = j == i + 1 && w == "one";
+            end = j;
+            number = true;
+        } else if (const auto* o = std::find(std::begin(ordinal_words), std::end(ordinal_words), w);
+                   o != std::end(ordinal_words)) {
+            q.value = ordinal_values[o - std::begin(ordinal_words)];
+            q.unit = "ordinal";
+        } else if (has_digit(w)) {
+            q.value = w; // "ps4", "s23", "v15"
+            q.unit = "id";
+        } else if (const std::string_view unit = unit_of(w, false); !unit.empty()) {
+            q.unit = unit;
+        } else {
+            continue;
+        }
+        if (number) {
+            // "5 thousand", "1.5 million"
+            while (digits && end < tk.size() && !tk[end].symbol && number_word(tk[end].text) != nullptr &&
+                   number_word(tk[end].text)->scale) {
+                q.value = multiply(q.value, number_word(tk[end].text)->value);
+                ++end;
+            }
+            if (q.unit.empty() && i > 0 && tk[i - 1].symbol) {
+                q.unit = tk[i - 1].text;
+            }
+            std::size_t u = end;
+            if (u < tk.size() && (tk[u].text == "degree" || tk[u].text == "degrees")) {
+                ++u;
+            }
+            if (q.unit.empty() && u < tk.size() && !tk[u].negation) {
+                const std::string_view unit =
+                    tk[u].symbol ? std::string_view(tk[u].text) : unit_of(tk[u].text, true);
+                if (!unit.empty()) {
+                    q.unit = unit;
+                    end = u + 1;
+                }
+            }
+        }
+        for (std::size_t k = i; k < end; ++k) {
+            tk[k].quantity = true;
+        }
+        a.quantities.push_back(std::move(q));
+        i = end - 1;
+    }
+
+    // Stopwords; a capitalised stopword inside a sentence is a name ("May", "US", "IT").
+    for (std::size_t i = 0; i < tk.size(); ++i) {
+        Token& t = tk[i];
+        t.stop = !t.symbol && contains(stopwords, t.text) && !(t.name_like && t.text != "i");
+        if (t.text == "advance" && i >= 2 && tk[i - 1].text == "in" &&
+            (tk[i - 2].text == "thanks" || tk[i - 2].text == "thank" || tk[i - 2].text == "you")) {
+            t.stop = true; // "thanks in advance"
+        }
+    }
+
+    // Direction: sources after "from" and before "to"/"into", targets after "to"/"into".
+    const auto meaningful = [&](std::size_t k) { return !tk[k].stop && !tk[k].negation && !tk[k].symbol; };
+    const auto is_determiner = [](std::string_view w) {
+        return w == "the" || w == "a" || w == "an" || w == "my" || w == "your" || w == "our" ||
+               w == "their" || w == "his" || w == "her" || w == "its" || w == "this" || w == "that";
+    };
+    for (std::size_t i = 0; i < tk.size(); ++i) {
+        const std::string& w = tk[i].text;
+        if (tk[i].symbol || (w != "from" && w != "to" && w != "into")) {
+            continue;
+        }
+        bool determiner = false;
+        std::size_t next = tk.size();
+        for (std::size_t j = i + 1; j < tk.size() && j <= i + 4; ++j) {
+            if (tk[j].text == "from" || tk[j].text == "to" || tk[j].text == "into") {
+                break;
+            }
+            if (meaningful(j)) {
+                next = j;
+                break;
+            }
+            determiner = determiner || is_determiner(tk[j].text);
+        }
+        if (w == "from") {
+            if (next < tk.size()) {
+                a.sources.push_back(tk[next].text);
+            }
+            continue;
+        }
+        // "convert X to Y", "from X to Y", "USD to EUR"; after a stopword only a noun phrase
+        // ("get to the airport", "to Paris"), not an infinitive ("how to go").
+        const bool after_word = i > 0 && meaningful(i - 1);
+        if (next < tk.size() && (after_word || determiner || tk[next].name_like || tk[next].quantity)) {
+            a.targets.push_back(tk[next].text);
+            if (after_word) {
+                a.sources.push_back(tk[i - 1].text);
+            }
+        }
+    }
+    return a;
+}
+
+/// The words `w` may be an inflection of: itself and its forms without one regular suffix
+/// ("dictionaries" -> "dictionary", "changing" -> "chang", "change"; "running" -> "run").
+/// Forms shorter than 3 bytes are dropped.
+inline std::vector<std::string> variants(std::string_view w) {
+    std::vector<std::string> out{std::string(w)};
+    const auto ends = [&](std::string_view s) {
+        return w.size() > s.size() && w.substr(w.size() - s.size()) == s;
+    };
+    const auto add = [&](std::string_view base, std::string_view tail = {}) {
+        if (base.size() + tail.size() >= 3) {
+            out.push_back(std::string(base) + std::string(tail));
+        }
+    };
+    const auto add_with_e_and_undoubled = [&](std::string_view base) {
+        add(base);
+        add(base, "e");
+        if (base.size() >= 2 && base.back() == base[base.size() - 2] &&
+            std::string_view("aeiouls").find(base.back()) == std::string_view::npos) {
+            add(base.substr(0, base.size() - 1));
+        }
+    };
+    if (ends("ies") || ends("ied")) {
+        add(w.substr(0, w.size() - 3), "y");
+    }
+    if (ends("es")) {
+        add(w.substr(0, w.size() - 2));
+    }
+    if (ends("s") && !ends("ss") && !ends("us") && !ends("is")) {
+        add(w.substr(0, w.size() - 1));
+    }
+    if (ends("ed")) {
+        add(w.substr(0, w.size() - 1)); // "used" -> "use"
+        add_with_e_and_undoubled(w.substr(0, w.size() - 2));
+    }
+    if (ends("ing")) {
+        add_with_e_and_undoubled(w.substr(0, w.size() - 3));
+    }
+    return out;
+}
+
+/// Optimal string alignment distance (a swap of neighbours is one edit), or cap + 1 when larger.
+inline std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t cap) {
+    if (a.size() > b.size() + cap || b.size() > a.size() + cap) {
+        return cap + 1;
+    }
+    std::vector<std::size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        previous[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        current[0] = i;
+        std::size_t row_min = current[0];
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                current[j] = std::min(current[j], before[j - 2] + 1);
+            }
+            row_min = std::min(row_min, current[j]);
+        }
+        if (row_min > cap) {
+            return cap + 1;
+        }
+        before.swap(previous);
+        previous.swap(current);
+    }
+    return std::min(previous[b.size()], cap + 1);
+}
+
+inline bool is_swap(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    std::size_t i = 0;
+    while (i < a.size() && a[i] == b[i]) {
+        ++i;
+    }
+    return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
+}
+
+/// Whether `a` is likely a mistyped `b` (or the reverse); see the rules at the top of the file.
+inline bool likely_typo(const Token& a, const Token& b) {
+    const std::string_view x = a.text;
+    const std::string_view y = b.text;
+    if (x.empty() || y.empty() || has_digit(x) || has_digit(y)) {
+        return false;
+    }
+    const bool x_frequent = contains(frequent_words, x);
+    const bool y_frequent = contains(frequent_words, y);
+    if (x_frequent && y_frequent) {
+        return false;
+    }
+    const std::size_t shorter = std::min(x.size(), y.size());
+    if (shorter > 64) {
+        return false;
+    }
+    const std::size_t d = edit_distance(x, y, 2);
+    const bool swap = is_swap(x, y);
+    const bool same_first = x.front() == y.front();
+    if (a.name_like && b.name_like) {
+        return d == 1 && shorter >= 6;
+    }
+    if (shorter <= 3) {
+        return swap;
+    }
+    if (shorter == 4) {
+        return swap || (d == 1 && same_first && x_frequent != y_frequent);
+    }
+    if (shorter <= 8) {
+        return d == 1 && (same_first || swap);
+    }
+    return d <= 2 && same_first;
+}
+
+/// Whether the words starting at tokens[start] have the initials of `acronym` ("european union").
+inline bool spells(const std::vector<Token>& tokens, std::size_t start, std::string_view acronym) noexcept {
+    if (start + acronym.size() > tokens.size()) {
+        return false;
+    }
+    for (std::size_t k = 0; k < acronym.size(); ++k) {
+        const Token& t = tokens[start + k];
+        if (t.symbol || t.text.empty() || t.text.front() != acronym[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Whether `short_word` abbreviates `long_word` by dropping letters ("env" / "environment",
+/// "intl" / "international"): 2 to 5 lower-case letters, not a frequent word, the same first letter,
+/// at least 3 letters shorter, and a subsequence of it.
+inline bool abbreviates(const Token& short_word, const Token& long_word) {
+    const std::string_view s = short_word.text;
+    const std::string_view l = long_word.text;
+    if (s.size() < 2 || s.size() > 5 || l.size() < s.size() + 3 || short_word.name_like || long_word.symbol ||
+        s.front() != l.front() || !std::all_of(s.begin(), s.end(), [](char c) { return is_alpha(c); }) ||
+        contains(frequent_words, s)) {
+        return false;
+    }
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < l.size() && k < s.size(); ++i) {
+        k += l[i] == s[k] ? 1U : 0U;
+    }
+    return k == s.size();
+}
+
+inline bool is_content(const Token& t) noexcept {
+    return !t.stop && !t.negation && !t.quantity && !t.symbol;
+}
+
+/// The synonym groups `word` belongs to, given its inflection variants.
+inline std::vector<std::size_t> synonym_groups_of(const std::vector<std::string>& word_variants) {
+    std::vector<std::size_t> groups;
+    for (const std::string& form : word_variants) {
+        const auto it = std::lower_bound(std::begin(synonyms), std::end(synonyms), std::string_view(form),
+                                         [](const Synonym& e, std::string_view w) { return e.word < w; });
+        if (it != std::end(synonyms) && it->word == form) {
+            groups.push_back(it->group);
+        }
+    }
+    return groups;
+}
+
+/// The first content word of `a` without a counterpart in `b`, or "" when every one has one.
+inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tolerate_typos) {
+    std::unordered_set<std::string_view> b_words;
+    for (const Token& t : b.tokens) {
+        b_words.insert(t.text);
+    }
+    // Cheap pass first: most words are found as they are, and then nothing else is built.
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < a.tokens.size(); ++i) {
+        if (is_content(a.tokens[i]) && !b_words.contains(a.tokens[i].text)) {
+            pending.push_back(i);
+        }
+    }
+    if (pending.empty()) {
+        return {};
+    }
+    std::unordered_set<std::string_view> a_words;
+    for (const Token& t : a.tokens) {
+        a_words.insert(t.text);
+    }
+    // b's distinct tokens (the first of each spelling) and everything derived from them.
+    std::vector<const Token*> b_distinct;
+    std::unordered_set<std::string_view> seen;
+    std::unordered_set<std::string> b_forms;     // every inflection variant of b's content words
+    std::unordered_set<std::string> b_compounds; // adjacent pairs of b's words, joined
+    std::vector<std::size_t> b_groups;
+    for (std::size_t i = 0; i < b.tokens.size(); ++i) {
+        const Token& t = b.tokens[i];
+        if (i + 1 < b.tokens.size() && !t.symbol && !b.tokens[i + 1].symbol) {
+            b_compounds.insert(t.text + b.tokens[i + 1].text);
+        }
+        if (t.symbol || !seen.insert(t.text).second) {
+            continue;
+        }
+        b_distinct.push_back(&t);
+        if (!is_content(t)) {
+            continue;
+        }
+        std::vector<std::string> forms = variants(t.text);
+        for (const std::size_t g : synonym_groups_of(forms)) {
+            b_groups.push_back(g);
+        }
+        for (std::string& f : forms) {
+            b_forms.insert(std::move(f));
+        }
+    }
+    std::size_t budget = 100000; // word comparisons: bounds the cost for very long prompts
+    // Words of `a` spelled out by an acronym of `b` ("European Union" / "EU").
+    std::vector<bool> spelled(a.tokens.size(), false);
+    for (const Token* t : b_distinct) {
+        for (std::size_t k = 0; t->acronym && k < pending.size() && budget > 0; ++k, --budget) {
+            if (spells(a.tokens, pending[k], t->text)) {
+                std::fill(spelled.begin() + static_cast<std::ptrdiff_t>(pending[k]),
+                          spelled.begin() + static_cast<std::ptrdiff_t>(pending[k] + t->text.size()), true);
+            }
+        }
+    }
+    for (const std::size_t i : pending) {
+        const Token& t = a.tokens[i];
+        if (spelled[i] || b_compounds.contains(t.text)) {
+            continue;
+        }
+        const std::vector<std::string> forms = variants(t.text);
+        if (std::any_of(forms.begin(), forms.end(),
+                        [&](const std::string& f) { return b_forms.contains(f); })) {
+            continue;
+        }
+        const std::vector<std::size_t> groups = synonym_groups_of(forms);
+        if (std::any_of(groups.begin(), groups.end(), [&](std::size_t g) {
+                return std::find(b_groups.begin(), b_groups.end(), g) != b_groups.end();
+            })) {
+            continue;
+        }
+        if ((i + 1 < a.tokens.size() && b_words.contains(t.text + a.tokens[i + 1].text)) ||
+            (i > 0 && b_words.contains(a.tokens[i - 1].text + t.text))) {
+            continue; // "smart watch" / "smartwatch"
+        }
+        bool found = false;
+        for (std::size_t k = 0; k < b_distinct.size() && budget > 0 && !found; ++k, --budget) {
+            const Token& other = *b_distinct[k];
+            found =
+                !a_words.contains(other.text) &&
+                ((t.acronym &&
+                  spells(b.tokens, static_cast<std::size_t>(&other - b.tokens.data()), t.text)) ||
+                 abbreviates(t, other) || abbreviates(other, t) || (tolerate_typos && likely_typo(t, other)));
+        }
+        if (!found) {
+            return t.text;
+        }
+    }
+    return {};
+}
+
+inline bool contains_word(const std::vector<std::string>& list, const std::string& w) {
+    return std::find(list.begin(), list.end(), w) != list.end();
+}
+
+/// A word that is a source in one text and a target in the other (and not both in either).
+inline std::string reversed_word(const Analysis& a, const Analysis& b) {
+    for (const std::string& s : a.sources) {
+        if (contains_word(b.targets, s) && !contains_word(a.targets, s) && !contains_word(b.sources, s)) {
+            return s;
+        }
+    }
+    for (const std::string& t : a.targets) {
+        if (contains_word(b.sources, t) && !contains_word(a.sources, t) && !contains_word(b.targets, t)) {
+            return t;
+        }
+    }
+    return {};
+}
+
+/// "" when both texts have the same numbers with compatible units, else what differs.
+inline std::string quantity_difference(const Analysis& a, const Analysis& b) {
+    const auto has_one = [](const Analysis& x) {
+        return std::any_of(x.quantities.begin(), x.quantities.end(),
+                           [](const Quantity& q) { return !q.soft && q.value == "1"; });
+    };
+    struct Summary {
+        std::vector<std::string> values;
+        std::vector<std::pair<std::string, std::string>> value_units;
+        std::vector<std::string> units;
+    };
+    const auto summarise = [](const Analysis& x, bool other_has_one) {
+        Summary s;
+        for (const Quantity& q : x.quantities) {
+            const bool counted = !q.value.empty() && (!q.soft || other_has_one);
+            if (counted) {
+                s.values.push_back(q.value);
+                if (!q.unit.empty()) {
+                    s.value_units.emplace_back(q.value, q.unit);
+                }
+            }
+            if (!q.unit.empty() && q.unit != "id" && q.unit != "ordinal") {
+                s.units.push_back(q.unit);
+            }
+        }
+        for (auto* v : {&s.values, &s.units}) {
+            std::sort(v->begin(), v->end());
+            v->erase(std::unique(v->begin(), v->end()), v->end());
+        }
+        std::sort(s.value_units.begin(), s.value_units.end());
+        s.value_units.erase(std::unique(s.value_units.begin(), s.value_units.end()), s.value_units.end());
+        return s;
+    };
+    const Summary sa = summarise(a, has_one(b));
+    const Summary sb = summarise(b, has_one(a));
+    if (sa.values != sb.values) {
+        std::vector<std::string> only;
+        std::set_symmetric_difference(sa.values.begin(), sa.values.end(), sb.values.begin(), sb.values.end(),
+                                      std::back_inserter(only));
+        return "number '" + only.front() + "'";
+    }
+    // The same number with different units: "10 mb" / "10 gb", "3%" / "$3". value_units is
+    // sorted by value, so the units of one value are adjacent.
+    const auto units_of = [](const Summary& s, const std::string& value) {
+        std::vector<std::string> units;
+        auto it = std::lower_bound(s.value_units.begin(), s.value_units.end(),
+                                   std::make_pair(value, std::string()));
+        for (; it != s.value_units.end() && it->first == value; ++it) {
+            units.push_back(it->second);
+        }
+        return units;
+    };
+    for (const std::string& value : sa.values) {
+        const std::vector<std::string> ua = units_of(sa, value);
+        const std::vector<std::string> ub = ua.empty() ? ua : units_of(sb, value);
+        if (!ua.empty() && !ub.empty() && ua != ub) {
+            return "'" + value + " " + ua.front() + "' / '" + value + " " + ub.front() + "'";
+        }
+    }
+    if (!sa.units.empty() && !sb.units.empty() && sa.units != sb.units) {
+        std::vector<std::string> only;
+        std::set_symmetric_difference(sa.units.begin(), sa.units.end(), sb.units.begin(), sb.units.end(),
+                                      std::back_inserter(only));
+        return "unit '" + only.front() + "'";
+    }
+    return {};
+}
+
+} // namespace detail::guard
+
+/// Rejects a semantic-cache candidate whose prompt differs from the query in numbers or units,
+/// negation, direction or a content word (see the top of this file). Fits the `hit_verifier`
+/// concept: Semantic calls accepts() on each candidate that passed the distance threshold.
+class FalseHitGuard {
+public:
+    /// Each check can be switched off; all are on by default.
+    struct Options {
+        bool check_numbers = true;       ///< GuardReason::numbers_or_units
+        bool check_negation = true;      ///< GuardReason::negation
+        bool check_direction = true;     ///< GuardReason::direction
+        bool check_content_words = true; ///< GuardReason::content_word
+        bool tolerate_typos = true;      ///< content words: a likely typo counts as its word
+    };
+
+    FalseHitGuard() noexcept = default;
+    explicit FalseHitGuard(Options options) noexcept : options_(options) {}
+
+    [[nodiscard]] const Options& options() const noexcept { return options_; }
+
+    /// True when `candidate` (a cached prompt) may be served for `query`.
+    [[nodiscard]] bool accepts(std::string_view query, std::string_view candidate) const noexcept {
+        return explain(query, candidate).accepted;
+    }
+
+    /// accepts() with the reason: the first failing check, in the order numbers, negation,
+    /// direction, content words.
+    [[nodiscard]] GuardVerdict explain(std::string_view query, std::string_view candidate) const noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return verdict(query, candidate);
+        } catch (...) {
+            return GuardVerdict{false, GuardReason::out_of_memory, {}};
+        }
+#else
+        return verdict(query, candidate);
+#endif
+    }
+
+private:
+    GuardVerdict verdict(std::string_view query, std::string_view candidate) const {
+        namespace g = detail::guard;
+        const g::Analysis q = g::analyse(query);
+        const g::Analysis c = g::analyse(candidate);
+        if (options_.check_numbers) {
+            if (std::string d = g::quantity_difference(q, c); !d.empty()) {
+                return GuardVerdict{false, GuardReason::numbers_or_units, std::move(d)};
+            }
+        }
+        if (options_.check_negation && q.negations != c.negations) {
+            return GuardVerdict{false, GuardReason::negation,
+                                std::to_string(q.negations) + " / " + std::to_string(c.negations) +
+                                    " negation cues"};
+        }
+        if (options_.check_direction) {
+            std::string w = g::reversed_word(q, c);
+            if (w.empty()) {
+                w = g::reversed_word(c, q);
+            }
+            if (!w.empty()) {
+                return GuardVerdict{false, GuardReason::direction, "'" + w + "' changes sides"};
+            }
+        }
+        if (options_.check_content_words) {
+            std::string w = g::unmatched_word(q, c, options_.tolerate_typos);
+            if (w.empty()) {
+                w = g::unmatched_word(c, q, options_.tolerate_typos);
+            }
+            if (!w.empty()) {
+                return GuardVerdict{false, GuardReason::content_word, "'" + w + "' has no counterpart"};
+            }
+        }
+        return GuardVerdict{};
+    }
+
+    Options options_{};
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/guard/false_hit.hpp
 // begin of file: llmcache/key/xxh3.hpp
 // Xxh3Key: the default key policy, XXH3-128 over the canonical request encoding.
 //

@@ -194,6 +194,7 @@ TEST_CASE("every available float16 and int8 kernel equals its scalar reference",
             REQUIRE(Int8Matcher(4, isa).isa() == isa);
         }
         std::uniform_int_distribution<int> q8(-127, 127);
+        std::uniform_int_distribution<int> u7(0, 127);
         for (std::size_t d = 1; d <= 1537; d += (d < 80 ? 1 : 37)) {
             const std::size_t rows = 3;
             INFO("isa " << llmcache::isa_name(isa) << " d " << d);
@@ -214,10 +215,10 @@ TEST_CASE("every available float16 and int8 kernel equals its scalar reference",
                 }
             }
             if (i8) {
-                std::vector<std::int16_t> q(d);
+                std::vector<std::uint8_t> q(d); // the kernels' contract: query bytes <= 127
                 std::vector<std::int8_t> r(rows * d);
                 for (auto& x : q) {
-                    x = static_cast<std::int16_t>(q8(rng));
+                    x = static_cast<std::uint8_t>(u7(rng));
                 }
                 for (auto& x : r) {
                     x = static_cast<std::int8_t>(q8(rng));
@@ -231,13 +232,15 @@ TEST_CASE("every available float16 and int8 kernel equals its scalar reference",
             }
         }
         if (i8) {
-            // The extremes: +-127 everywhere at the largest common dimension sizes.
+            // The extremes, where a 16-bit pair sum would saturate if the kernel let it: 127 x +-127.
             for (const std::size_t d : {384u, 1536u, 4099u}) {
-                const std::vector<std::int16_t> q(d, -127);
-                const std::vector<std::int8_t> r(d, -127);
-                std::int32_t got = 0;
-                simd::dots_i8_kernel(isa)(q.data(), r.data(), 1, d, &got);
-                REQUIRE(got == static_cast<std::int32_t>(d) * 127 * 127);
+                const std::vector<std::uint8_t> q(d, 127);
+                for (const int value : {127, -127}) {
+                    const std::vector<std::int8_t> r(d, static_cast<std::int8_t>(value));
+                    std::int32_t got = 0;
+                    simd::dots_i8_kernel(isa)(q.data(), r.data(), 1, d, &got);
+                    REQUIRE(got == static_cast<std::int32_t>(d) * 127 * value);
+                }
             }
         }
     }
@@ -545,7 +548,7 @@ TEST_CASE("Int8Matcher: dimension limit and memory per vector", "[matcher][int8]
     Int8Matcher too_wide(llmcache::storage::Int8::max_dimensions + 1);
     REQUIRE_FALSE(too_wide.add(1, std::vector<float>(llmcache::storage::Int8::max_dimensions + 1, 0.01f)));
     REQUIRE(too_wide.size() == 0);
-    REQUIRE(Int8Matcher(384).bytes_per_vector() == 384 * 5 + 8);
+    REQUIRE(Int8Matcher(384).bytes_per_vector() == 384 * 5 + 12);
     REQUIRE(Float16Matcher(384).bytes_per_vector() == 384 * 2);
     REQUIRE(FlatMatcher(384).bytes_per_vector() == 384 * 4);
     // A query with a non-finite component matches nothing (its quantisation would be meaningless).

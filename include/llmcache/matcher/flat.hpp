@@ -22,7 +22,8 @@
 // top-k. Nothing runs between queries: no pool, no spinning. The merged result is the same as the
 // single-threaded one (same per-row distances, same total order: distance, then id).
 //
-// Vectors are stored row-major in one contiguous buffer; remove() moves the last row into the hole.
+// Vectors are stored row-major in one contiguous buffer (on transparent huge pages once it reaches
+// 2 MiB, see detail/simd/row_allocator.hpp); remove() moves the last row into the hole.
 // Thread safety: any number of concurrent readers (top_k, size, contains) share a std::shared_mutex;
 // add and remove take it exclusively.
 //
@@ -33,6 +34,7 @@
 
 #include "../config.hpp"
 #include "../detail/simd/dispatch.hpp"
+#include "../detail/simd/row_allocator.hpp"
 #include "storage.hpp"
 
 #include <algorithm>
@@ -106,6 +108,11 @@ public:
 
     std::vector<ScanCandidate>& items() noexcept { return items_; }
 
+    /// Whether a candidate at `distance` would certainly be turned away (ties may still enter).
+    bool rejects(float distance) const noexcept {
+        return items_.size() == capacity_ && (capacity_ == 0 || distance > items_.front().distance);
+    }
+
 private:
     std::size_t capacity_;
     std::vector<ScanCandidate> items_;
@@ -116,10 +123,10 @@ inline std::size_t saturating_mul(std::size_t a, std::size_t b) noexcept {
                                                                      : a * b;
 }
 
-/// round(x) clamped to [-127, 127], independent of the floating-point rounding mode.
-inline std::int8_t quantise_component(float x) noexcept {
+/// round(x) clamped to [-limit, limit], independent of the floating-point rounding mode.
+inline int quantise_component(float x, float limit) noexcept {
     const float rounded = x >= 0.0f ? std::floor(x + 0.5f) : -std::floor(-x + 0.5f);
-    return static_cast<std::int8_t>(std::clamp(rounded, -127.0f, 127.0f));
+    return static_cast<int>(std::clamp(rounded, -limit, limit));
 }
 
 } // namespace detail
@@ -173,7 +180,8 @@ public:
     /// Bytes stored per vector (rows, per-row scale and the float32 copy; not ids and the id map).
     [[nodiscard]] std::size_t bytes_per_vector() const noexcept {
         if constexpr (is_int8) {
-            return dimensions_ * (sizeof(std::int8_t) + sizeof(float)) + sizeof(float) + sizeof(std::int32_t);
+            return dimensions_ * (sizeof(std::int8_t) + sizeof(float)) + sizeof(float) +
+                   2 * sizeof(std::int32_t);
         } else {
             return dimensions_ * sizeof(element);
         }
@@ -201,6 +209,7 @@ public:
                 exact_.resize(exact_.size() + dimensions_);
                 scales_.push_back(0.0f);
                 l1_.push_back(0);
+                sums_.push_back(0);
             }
             ids_.push_back(id);
             row_of_.emplace(id, row);
@@ -225,6 +234,7 @@ public:
                 move_row(exact_, last, row);
                 scales_[row] = scales_[last];
                 l1_[row] = l1_[last];
+                sums_[row] = sums_[last];
             }
             ids_[row] = ids_[last];
             row_of_[ids_[row]] = row;
@@ -235,6 +245,7 @@ public:
             exact_.resize(last * dimensions_);
             scales_.pop_back();
             l1_.pop_back();
+            sums_.pop_back();
         }
         return true;
     }
@@ -330,8 +341,8 @@ public:
 private:
     struct PreparedQuery {
         const float* values = nullptr;
-        std::vector<std::int16_t> quantised; // Int8 only
-        float scale = 0.0f;                  // Int8: query ~ scale * quantised
+        std::vector<std::uint8_t> quantised; // Int8 only: round(query_i / scale) + 64, in [1, 127]
+        float scale = 0.0f;                  // Int8: query ~ scale * (quantised - 64)
         float l1 = 0.0f;                     // Int8: sum |query_i|
     };
 
@@ -345,8 +356,8 @@ private:
         }
     }
 
-    template <class T>
-    void move_row(std::vector<T>& rows, std::size_t from, std::size_t to) const {
+    template <class Rows>
+    void move_row(Rows& rows, std::size_t from, std::size_t to) const {
         const auto src = rows.begin() + static_cast<std::ptrdiff_t>(from * dimensions_);
         std::copy(src, src + static_cast<std::ptrdiff_t>(dimensions_),
                   rows.begin() + static_cast<std::ptrdiff_t>(to * dimensions_));
@@ -367,6 +378,7 @@ private:
                 max_abs = std::max(max_abs, std::fabs(in[i]));
             }
             std::int32_t l1 = 0;
+            std::int32_t sum = 0;
             if (!finite || max_abs == 0.0f) {
                 std::fill(out, out + dimensions_, std::int8_t{0});
                 // A NaN scale makes every approximate distance NaN: the row never matches, as its
@@ -375,12 +387,14 @@ private:
             } else {
                 const float inverse = 127.0f / max_abs;
                 for (std::size_t i = 0; i < dimensions_; ++i) {
-                    out[i] = detail::quantise_component(in[i] * inverse);
+                    out[i] = static_cast<std::int8_t>(detail::quantise_component(in[i] * inverse, 127.0f));
                     l1 += out[i] < 0 ? -out[i] : out[i];
+                    sum += out[i];
                 }
                 scales_[row] = max_abs / 127.0f;
             }
             l1_[row] = l1;
+            sums_[row] = sum;
         }
     }
 
@@ -396,14 +410,17 @@ private:
                 max_abs = std::max(max_abs, std::fabs(x));
                 l1 += std::fabs(static_cast<double>(x));
             }
-            prepared.quantised.assign(dimensions_, 0);
+            // 7 bits + sign, stored offset by 64 as unsigned bytes: the u8 x s8 kernels (vpmaddubsw)
+            // cannot saturate with bytes <= 127. The scan subtracts 64 * sum(row) again.
+            prepared.quantised.assign(dimensions_, std::uint8_t{64});
             prepared.l1 = static_cast<float>(l1);
             if (max_abs > 0.0f) {
-                const float inverse = 127.0f / max_abs;
+                const float inverse = 63.0f / max_abs;
                 for (std::size_t i = 0; i < dimensions_; ++i) {
-                    prepared.quantised[i] = detail::quantise_component(query[i] * inverse);
+                    prepared.quantised[i] =
+                        static_cast<std::uint8_t>(detail::quantise_component(query[i] * inverse, 63.0f) + 64);
                 }
-                prepared.scale = max_abs / 127.0f;
+                prepared.scale = max_abs / 63.0f;
             }
         }
         return true;
@@ -427,7 +444,11 @@ private:
                 float distance;
                 if constexpr (is_int8) {
                     const float row_scale = scales_[row];
-                    distance = 1.0f - q.scale * row_scale * static_cast<float>(dots[j]);
+                    const std::int32_t dot = dots[j] - 64 * sums_[row]; // undo the query's offset
+                    distance = 1.0f - q.scale * row_scale * static_cast<float>(dot);
+                    if (heap.rejects(distance)) {
+                        continue; // the common case once the pool is full: skip the bound
+                    }
                     // Keep the row if its exact distance could be within max_distance.
                     const float error = row_scale * (q.l1 + q.scale * static_cast<float>(l1_[row])) * 0.5f;
                     if (!(distance - (error * 1.001f + 1e-5f) <= max_distance)) {
@@ -510,12 +531,14 @@ private:
     kernel_type kernel_;
     detail::simd::encode_half_fn encode_half_ = nullptr; // Float16 only
     mutable std::shared_mutex mutex_;
-    std::vector<element> data_;
+    std::vector<element, detail::simd::RowAllocator<element>> data_;
     std::vector<std::uint64_t> ids_;
     std::unordered_map<std::uint64_t, std::size_t> row_of_;
-    std::vector<float> exact_;     // Int8 only: the float32 vectors, for re-ranking
-    std::vector<float> scales_;    // Int8 only: row ~ scale * int8 row
-    std::vector<std::int32_t> l1_; // Int8 only: sum |int8 row_i|, for the error bound
+    std::vector<float, detail::simd::RowAllocator<float>>
+        exact_;                      // Int8 only: the float32 vectors, for re-ranking
+    std::vector<float> scales_;      // Int8 only: row ~ scale * int8 row
+    std::vector<std::int32_t> sums_; // Int8 only: sum of the int8 row
+    std::vector<std::int32_t> l1_;   // Int8 only: sum |int8 row_i|, for the error bound
 };
 
 /// Exact float32 scan (the reference).

@@ -4,7 +4,7 @@
 // |------------------|-----------------------------------|----------------------------------|
 // | storage::Float32 | 4 D                               | exact float32 (1 - dot)          |
 // | storage::Float16 | 2 D                               | of the float16-rounded vectors   |
-// | storage::Int8    | D + 8 (scan) + 4 D (float32 copy) | exact float32, after re-ranking  |
+// | storage::Int8    | D + 12 (scan) + 4 D (float32 copy) | exact float32, after re-ranking |
 //
 // Error bounds, for a query q and a stored vector r (unit vectors in the numbers):
 // - Float32: SIMD kernels differ from the scalar (double-accumulating) reference by at most
@@ -13,8 +13,9 @@
 //   range, absolute <= 2^-25 below it), so a distance differs from the float32 one by at most
 //   2^-11 * sum|q_i r_i| + D * 2^-25 * max|q_i|: <= 5e-4 for unit vectors (tests assert <= 2e-3, the
 //   documented tolerance). Components beyond +-65504 become infinities: store normalised vectors.
-// - Int8: symmetric per-vector quantisation, r ~ s_r * R with R_i = round(r_i * 127 / max|r|), and
-//   the query likewise per query. The int8 kernels are exact integer arithmetic (all kernels give the
+// - Int8: symmetric per-vector quantisation, r ~ s_r * R with R_i = round(r_i * 127 / max|r|); the
+//   query gets 7 bits, q ~ s_q * Q with Q_i = round(q_i * 63 / max|q|), so that the u8 x s8 kernels
+//   (vpmaddubsw) cannot saturate. The int8 kernels are exact integer arithmetic (all kernels give the
 //   same bits). The scan's approximate distance differs from the float32 one by at most
 //   s_r * (|q|_1 + s_q * |R|_1) / 2 (a bound computed per row and used to keep every row that could
 //   be within max_distance); measured on random unit vectors it is below 1e-2 (tests assert it).

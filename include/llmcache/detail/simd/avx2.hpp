@@ -5,7 +5,7 @@
 //                                 latency; the tail uses a masked load, never reading past the end.
 //   dot_f16_avx2 / dots_f16_avx2  float16 rows (AVX2 + FMA + F16C): 8 halves widened per
 //                                 vcvtph2ps; the tail goes through a zero-padded copy.
-//   dot_i8_avx2 / dots_i8_avx2    int8 rows x int16 query (AVX2): rows sign-extended to int16,
+//   dot_i8_avx2 / dots_i8_avx2    int8 rows x uint8 query (bytes <= 127; AVX2): vpmaddubsw then
 //                                 vpmaddwd into int32 lanes; exact, so equal to the scalar kernel.
 //   encode_half_f16c              float32 -> float16 with vcvtps2ph, round to nearest even.
 #pragma once
@@ -108,24 +108,27 @@ __attribute__((target("avx2,fma,f16c"))) inline void dots_f16_avx2(const float* 
     }
 }
 
-__attribute__((target("avx2"))) inline __m256i madd_i8_avx2(const std::int16_t* query,
-                                                            const std::int8_t* row) noexcept {
-    const __m256i widened = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row)));
-    return _mm256_madd_epi16(widened, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(query)));
+/// 32 products u8 x s8 summed into 8 int32 lanes: vpmaddubsw (pairs into int16, which cannot
+/// saturate while every query byte is <= 127: 2 * 127 * 127 < 32768), then vpmaddwd with ones.
+__attribute__((target("avx2"))) inline __m256i madd_u8i8_avx2(const std::uint8_t* query,
+                                                              const std::int8_t* row) noexcept {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(query)),
+                                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
 }
 
 __attribute__((target("avx2"))) inline std::int32_t
-dot_i8_avx2(const std::int16_t* query, const std::int8_t* row, std::size_t n) noexcept {
+dot_i8_avx2(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
     __m256i acc0 = _mm256_setzero_si256();
     __m256i acc1 = _mm256_setzero_si256();
     std::size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        acc0 = _mm256_add_epi32(acc0, madd_i8_avx2(query + i, row + i));
-        acc1 = _mm256_add_epi32(acc1, madd_i8_avx2(query + i + 16, row + i + 16));
+    for (; i + 64 <= n; i += 64) {
+        acc0 = _mm256_add_epi32(acc0, madd_u8i8_avx2(query + i, row + i));
+        acc1 = _mm256_add_epi32(acc1, madd_u8i8_avx2(query + i + 32, row + i + 32));
     }
-    if (i + 16 <= n) {
-        acc0 = _mm256_add_epi32(acc0, madd_i8_avx2(query + i, row + i));
-        i += 16;
+    if (i + 32 <= n) {
+        acc0 = _mm256_add_epi32(acc0, madd_u8i8_avx2(query + i, row + i));
+        i += 32;
     }
     const __m256i acc = _mm256_add_epi32(acc0, acc1);
     __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
@@ -138,7 +141,7 @@ dot_i8_avx2(const std::int16_t* query, const std::int8_t* row, std::size_t n) no
     return total;
 }
 
-__attribute__((target("avx2"))) inline void dots_i8_avx2(const std::int16_t* query, const std::int8_t* rows,
+__attribute__((target("avx2"))) inline void dots_i8_avx2(const std::uint8_t* query, const std::int8_t* rows,
                                                          std::size_t count, std::size_t dims,
                                                          std::int32_t* out) noexcept {
     for (std::size_t r = 0; r < count; ++r, rows += dims) {

@@ -3,8 +3,8 @@
 // is handled without reading past the end.
 //   dot_avx512 / dots_avx512          float32 rows (AVX-512F), four 16-lane accumulators
 //   dot_f16_avx512 / dots_f16_avx512  float16 rows (AVX-512F: vcvtph2ps zmm is part of it)
-//   dot_i8_avx512 / dots_i8_avx512    int8 rows x int16 query (AVX-512F + BW: vpmovsxbw and
-//                                     vpmaddwd on 32 lanes); exact, so equal to the scalar kernel
+//   dot_i8_avx512 / dots_i8_avx512    int8 rows x uint8 query, bytes <= 127 (AVX-512F + BW:
+//                                     vpmaddubsw, vpmaddwd); exact, so equal to the scalar kernel
 // The development machine has no AVX-512: these are compile-checked there and tested only where a
 // CPU has the features (the tests report which kernels they could run).
 #pragma once
@@ -109,23 +109,23 @@ __attribute__((target("avx512f"))) inline void dots_f16_avx512(const float* quer
 }
 
 __attribute__((target("avx512f,avx512bw"))) inline std::int32_t
-dot_i8_avx512(const std::int16_t* query, const std::int8_t* row, std::size_t n) noexcept {
+dot_i8_avx512(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
+    // vpmaddubsw cannot saturate while every query byte is <= 127 (2 * 127 * 127 < 32768).
+    const __m512i ones = _mm512_set1_epi16(1);
     __m512i acc0 = _mm512_setzero_si512();
     __m512i acc1 = _mm512_setzero_si512();
     std::size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        const __m512i r0 =
-            _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
-        const __m512i r1 =
-            _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i + 32)));
-        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(r0, _mm512_loadu_si512(query + i)));
-        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(r1, _mm512_loadu_si512(query + i + 32)));
+    for (; i + 128 <= n; i += 128) {
+        const __m512i p0 = _mm512_maddubs_epi16(_mm512_loadu_si512(query + i), _mm512_loadu_si512(row + i));
+        const __m512i p1 =
+            _mm512_maddubs_epi16(_mm512_loadu_si512(query + i + 64), _mm512_loadu_si512(row + i + 64));
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(p0, ones));
+        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(p1, ones));
     }
-    if (i + 32 <= n) {
-        const __m512i r0 =
-            _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + i)));
-        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(r0, _mm512_loadu_si512(query + i)));
-        i += 32;
+    if (i + 64 <= n) {
+        const __m512i p0 = _mm512_maddubs_epi16(_mm512_loadu_si512(query + i), _mm512_loadu_si512(row + i));
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(p0, ones));
+        i += 64;
     }
     alignas(64) std::int32_t lanes[16];
     _mm512_store_si512(lanes, _mm512_add_epi32(acc0, acc1));
@@ -139,7 +139,7 @@ dot_i8_avx512(const std::int16_t* query, const std::int8_t* row, std::size_t n) 
     return total;
 }
 
-__attribute__((target("avx512f,avx512bw"))) inline void dots_i8_avx512(const std::int16_t* query,
+__attribute__((target("avx512f,avx512bw"))) inline void dots_i8_avx512(const std::uint8_t* query,
                                                                        const std::int8_t* rows,
                                                                        std::size_t count, std::size_t dims,
                                                                        std::int32_t* out) noexcept {

@@ -30,7 +30,8 @@ using dot_fn = float (*)(const float*, const float*, std::size_t) noexcept;
 /// Dot products of one query with `count` consecutive rows of `dims` elements, into out[0..count).
 using dots_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*) noexcept;
 using dots_f16_fn = void (*)(const float*, const std::uint16_t*, std::size_t, std::size_t, float*) noexcept;
-using dots_i8_fn = void (*)(const std::int16_t*, const std::int8_t*, std::size_t, std::size_t,
+/// Int8: the query is bytes in [0, 127] (a signed 7-bit value + 64), rows are signed bytes.
+using dots_i8_fn = void (*)(const std::uint8_t*, const std::int8_t*, std::size_t, std::size_t,
                             std::int32_t*) noexcept;
 using encode_half_fn = void (*)(const float*, std::uint16_t*, std::size_t) noexcept;
 

@@ -2,7 +2,7 @@
 // AArch64 baseline, so no dispatch is needed there).
 //   dot_neon / dots_neon          float32 rows, four 4-lane accumulators and a scalar tail
 //   dot_f16_neon / dots_f16_neon  float16 rows widened with FCVTL (vcvt_f32_f16)
-//   dot_i8_neon / dots_i8_neon    int8 rows x int16 query, widening multiply-accumulate into int32
+//   dot_i8_neon / dots_i8_neon    int8 rows x uint8 query, widening multiply-accumulate into int32
 //                                 (SMLAL); exact, so equal to the scalar kernel
 // Compile-checked with clang --target=aarch64-linux-gnu; not run on the x86 development machine.
 #pragma once
@@ -86,20 +86,21 @@ inline void dots_f16_neon(const float* query, const std::uint16_t* rows, std::si
     }
 }
 
-inline std::int32_t dot_i8_neon(const std::int16_t* query, const std::int8_t* row, std::size_t n) noexcept {
+inline std::int32_t dot_i8_neon(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
     int32x4_t acc0 = vdupq_n_s32(0);
     int32x4_t acc1 = vdupq_n_s32(0);
     std::size_t i = 0;
     for (; i + 16 <= n; i += 16) {
+        const uint8x16_t q = vld1q_u8(query + i);
         const int8x16_t r = vld1q_s8(row + i);
-        const int16x8_t lo = vmovl_s8(vget_low_s8(r));
-        const int16x8_t hi = vmovl_high_s8(r);
-        const int16x8_t q0 = vld1q_s16(query + i);
-        const int16x8_t q1 = vld1q_s16(query + i + 8);
-        acc0 = vmlal_s16(acc0, vget_low_s16(lo), vget_low_s16(q0));
-        acc1 = vmlal_high_s16(acc1, lo, q0);
-        acc0 = vmlal_s16(acc0, vget_low_s16(hi), vget_low_s16(q1));
-        acc1 = vmlal_high_s16(acc1, hi, q1);
+        const int16x8_t q_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(q)));
+        const int16x8_t q_hi = vreinterpretq_s16_u16(vmovl_high_u8(q));
+        const int16x8_t r_lo = vmovl_s8(vget_low_s8(r));
+        const int16x8_t r_hi = vmovl_high_s8(r);
+        acc0 = vmlal_s16(acc0, vget_low_s16(q_lo), vget_low_s16(r_lo));
+        acc1 = vmlal_high_s16(acc1, q_lo, r_lo);
+        acc0 = vmlal_s16(acc0, vget_low_s16(q_hi), vget_low_s16(r_hi));
+        acc1 = vmlal_high_s16(acc1, q_hi, r_hi);
     }
     std::int32_t total = vaddvq_s32(vaddq_s32(acc0, acc1));
     for (; i < n; ++i) {
@@ -108,7 +109,7 @@ inline std::int32_t dot_i8_neon(const std::int16_t* query, const std::int8_t* ro
     return total;
 }
 
-inline void dots_i8_neon(const std::int16_t* query, const std::int8_t* rows, std::size_t count,
+inline void dots_i8_neon(const std::uint8_t* query, const std::int8_t* rows, std::size_t count,
                          std::size_t dims, std::int32_t* out) noexcept {
     for (std::size_t r = 0; r < count; ++r, rows += dims) {
         out[r] = dot_i8_neon(query, rows, dims);

@@ -2,7 +2,7 @@
 // no SIMD kernel is available or when the scalar kernel is forced.
 //   dot_scalar      float32 x float32, accumulated in double (so also the most accurate one)
 //   dot_f16_scalar  float32 query x float16 row (decoded exactly), accumulated in double
-//   dot_i8_scalar   int16 query x int8 row, exact integer arithmetic (int64 accumulator)
+//   dot_i8_scalar   uint8 query (each byte <= 127) x int8 row, exact integer arithmetic
 // The dots_* forms compute `count` consecutive rows of `dims` elements into out[0..count).
 #pragma once
 
@@ -31,7 +31,7 @@ inline float dot_f16_scalar(const float* query, const std::uint16_t* row, std::s
     return static_cast<float>(sum);
 }
 
-inline std::int32_t dot_i8_scalar(const std::int16_t* query, const std::int8_t* row, std::size_t n) noexcept {
+inline std::int32_t dot_i8_scalar(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
     std::int64_t sum = 0;
     for (std::size_t i = 0; i < n; ++i) {
         sum += static_cast<std::int64_t>(query[i]) * static_cast<std::int64_t>(row[i]);
@@ -53,7 +53,7 @@ inline void dots_f16_scalar(const float* query, const std::uint16_t* rows, std::
     }
 }
 
-inline void dots_i8_scalar(const std::int16_t* query, const std::int8_t* rows, std::size_t count,
+inline void dots_i8_scalar(const std::uint8_t* query, const std::int8_t* rows, std::size_t count,
                            std::size_t dims, std::int32_t* out) noexcept {
     for (std::size_t r = 0; r < count; ++r, rows += dims) {
         out[r] = dot_i8_scalar(query, rows, dims);

@@ -4352,6 +4352,7 @@ LLMCACHE_END_NAMESPACE
 
 
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 #if defined(__linux__)
@@ -4404,7 +4405,7 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         throw std::bad_array_new_length();
 #else
-        __builtin_trap();
+        std::abort();
 #endif
     }
 };

@@ -10,6 +10,7 @@
 #include "../../config.hpp"
 
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 #if defined(__linux__)
@@ -62,7 +63,7 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         throw std::bad_array_new_length();
 #else
-        __builtin_trap();
+        std::abort();
 #endif
     }
 };

@@ -2,10 +2,11 @@
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
 // the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder,
-// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the FlatMatcher (SIMD cosine
-// scan). Optional parts that need other libraries are included only when their macro is set (the
-// CMake and Meson targets set it when the library is found), so including llmcache never pulls in a
-// library you do not use:
+// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the flat matchers (SIMD
+// cosine scans over float32, float16 or int8 vectors; HnswMatcher needs hnswlib and is included on
+// its own: <llmcache/matcher/hnsw.hpp>). Optional parts that need other libraries are included only
+// when their macro is set (the CMake and Meson targets set it when the library is found), so
+// including llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 //   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,

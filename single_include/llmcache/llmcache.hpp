@@ -5,10 +5,11 @@
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
 // the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder,
-// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the FlatMatcher (SIMD cosine
-// scan). Optional parts that need other libraries are included only when their macro is set (the
-// CMake and Meson targets set it when the library is found), so including llmcache never pulls in a
-// library you do not use:
+// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the flat matchers (SIMD
+// cosine scans over float32, float16 or int8 vectors; HnswMatcher needs hnswlib and is included on
+// its own: <llmcache/matcher/hnsw.hpp>). Optional parts that need other libraries are included only
+// when their macro is set (the CMake and Meson targets set it when the library is found), so
+// including llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 //   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
@@ -5825,35 +5826,134 @@ private:
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/key/xxh3.hpp
 // begin of file: llmcache/matcher/flat.hpp
-// FlatMatcher: exact (brute-force) cosine search over L2-normalised float32 vectors.
+// Flat (brute-force) cosine matchers: every stored vector is compared with the query.
+//
+//   FlatMatcher     = BasicFlatMatcher<storage::Float32>   exact float32 scan
+//   Float16Matcher  = BasicFlatMatcher<storage::Float16>   half the memory, float16-rounded distances
+//   Int8Matcher     = BasicFlatMatcher<storage::Int8>      int8 scan + exact float32 re-ranking
+// (storage.hpp has each one's memory and error bounds.)
 //
 // Cosine distance is 1 - dot(a, b), which equals 1 - cos(a, b) only when both vectors have unit
 // length: the matcher does not normalise, the embedder does (HashingEmbedder's vectors are). The
-// dot-product kernel (scalar, AVX2+FMA, AVX-512F or NEON) is chosen once, when the matcher is
-// constructed, and kept as a function pointer member: no virtual call, no mutable global.
+// kernels (scalar, AVX2, AVX-512 or NEON for each storage) are chosen once, when the matcher is
+// constructed, and kept as function pointer members: no virtual call, no mutable global.
 //
-// Vectors are stored row-major in one contiguous buffer; remove() moves the last row into the hole.
+// Int8Matcher: the int8 scan keeps the max(k * rerank_factor, rerank_min) rows nearest by
+// approximate distance among those whose per-row error bound lets them be within max_distance; their
+// exact float32 distances then decide the order and the threshold. So every distance returned and
+// the threshold test are exactly FlatMatcher's; the result can differ only when a true neighbour's
+// approximate rank is beyond the candidate pool (none in the tests on random and clustered data).
+//
+// Multi-threaded scans: with FlatOptions::threads > 1, a top_k over enough rows (one thread per full
+// min_bytes_per_thread of stored rows) splits the rows into contiguous chunks, scans them on
+// short-lived std::threads (the calling thread takes the first chunk) and merges the per-chunk
+// top-k. Nothing runs between queries: no pool, no spinning. The merged result is the same as the
+// single-threaded one (same per-row distances, same total order: distance, then id).
+//
+// Vectors are stored row-major in one contiguous buffer (on transparent huge pages once it reaches
+// 2 MiB, see detail/simd/row_allocator.hpp); remove() moves the last row into the hole.
 // Thread safety: any number of concurrent readers (top_k, size, contains) share a std::shared_mutex;
 // add and remove take it exclusively.
 //
 // Nothing here throws except std::bad_alloc from the standard containers: a vector of the wrong
-// dimension is rejected by returning false or an empty result.
+// dimension is rejected by returning false or an empty result. If a scan thread cannot be started,
+// its chunk is scanned on the calling thread.
 
 // begin of file: llmcache/detail/simd/dispatch.hpp
-// Kernel selection for the dot product. There is no mutable global: a caller (FlatMatcher) asks
-// once, at construction, for a function pointer and keeps it. Kernels compiled through target
+// Kernel selection for the dot products. There is no mutable global: a caller (a matcher) asks
+// once, at construction, for function pointers and keeps them. Kernels compiled through target
 // attributes are only called when __builtin_cpu_supports says the CPU (and the OS, which must save
 // the wider registers) has the feature, so a baseline x86-64 build still uses AVX2/AVX-512.
 // Do not build with -march=native if you want a binary that dispatches on other machines.
 
 // begin of file: llmcache/detail/simd/avx2.hpp
-// AVX2 + FMA dot product (x86-64, GCC and Clang). Compiled through a target attribute, not a global
-// -m flag, so a binary built for baseline x86-64 contains it and uses it only when the CPU has it
-// (see dispatch.hpp). Four independent 8-lane accumulators hide the FMA latency; the tail of
-// fewer than 8 elements uses a masked load, so any length is handled without reading past the end.
+// AVX2 kernels (x86-64, GCC and Clang). Compiled through target attributes, not a global -m flag,
+// so a binary built for baseline x86-64 contains them and uses them only when the CPU has the
+// features (see dispatch.hpp).
+//   dot_avx2 / dots_avx2          float32 rows (AVX2 + FMA): four 8-lane accumulators hide the FMA
+//                                 latency; the tail uses a masked load, never reading past the end.
+//   dot_f16_avx2 / dots_f16_avx2  float16 rows (AVX2 + FMA + F16C): 8 halves widened per
+//                                 vcvtph2ps; the tail goes through a zero-padded copy.
+//   dot_i8_avx2 / dots_i8_avx2    int8 rows x uint8 query (bytes <= 127; AVX2): vpmaddubsw then
+//                                 vpmaddwd into int32 lanes; exact, so equal to the scalar kernel.
+//   encode_half_f16c              float32 -> float16 with vcvtps2ph, round to nearest even.
 
+// begin of file: llmcache/detail/simd/half.hpp
+// IEEE 754 binary16 ("half") conversions in portable C++: the reference that the F16C and NEON
+// paths are tested against, and what Float16 storage uses on CPUs without them.
+//
+// float -> half rounds to nearest, ties to even (as F16C's _MM_FROUND_TO_NEAREST_INT and the
+// default rounding of ARM FCVT do), so every path stores the same bits. Values at or above 65520 in
+// magnitude become infinity, values below 2^-25 become (signed) zero, and NaN stays a quiet NaN.
+
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+inline std::uint16_t float_to_half(float value) noexcept {
+    std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+    const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+    bits &= 0x7fffffffu;
+    if (bits >= 0x7f800000u) { // infinity or NaN (NaN keeps its top payload bits and becomes quiet)
+        const std::uint32_t nan = bits > 0x7f800000u ? 0x0200u | ((bits >> 13) & 0x03ffu) : 0u;
+        return static_cast<std::uint16_t>(sign | 0x7c00u | nan);
+    }
+    if (bits >= 0x477ff000u) { // rounds to 65536 or more: overflow
+        return static_cast<std::uint16_t>(sign | 0x7c00u);
+    }
+    if (bits >= 0x38800000u) { // normal half range [2^-14, 65504]
+        const std::uint32_t rounded = bits + 0x0fffu + ((bits >> 13) & 1u);
+        return static_cast<std::uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
+    }
+    if (bits < 0x33000000u) { // below 2^-25: rounds to zero (2^-25 itself is a tie, to even = 0)
+        return sign;
+    }
+    // Subnormal half: the value in units of 2^-24, rounded to nearest even. A carry into bit 10
+    // gives 0x0400, which is exactly the smallest normal half.
+    const std::uint32_t exponent = bits >> 23;
+    const std::uint32_t mantissa = (bits & 0x007fffffu) | 0x00800000u;
+    const std::uint32_t shift = 126u - exponent; // 14..24
+    std::uint32_t result = mantissa >> shift;
+    const std::uint32_t rest = mantissa & ((1u << shift) - 1u);
+    const std::uint32_t half_way = 1u << (shift - 1u);
+    if (rest > half_way || (rest == half_way && (result & 1u) != 0u)) {
+        ++result;
+    }
+    return static_cast<std::uint16_t>(sign | result);
+}
+
+inline float half_to_float(std::uint16_t half) noexcept {
+    const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000u) << 16;
+    const std::uint32_t exponent = (half >> 10) & 0x1fu;
+    const std::uint32_t mantissa = half & 0x03ffu;
+    if (exponent == 0x1fu) {
+        return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
+    }
+    if (exponent != 0u) {
+        return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+    }
+    // Zero or subnormal: mantissa * 2^-24, exact in float.
+    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+    return sign != 0u ? -magnitude : magnitude;
+}
+
+inline void encode_half_scalar(const float* in, std::uint16_t* out, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i] = float_to_half(in[i]);
+    }
+}
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/simd/half.hpp
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LLMCACHE_SIMD_HAS_AVX2_KERNEL 1
@@ -5865,6 +5965,19 @@ LLMCACHE_END_NAMESPACE
 #if LLMCACHE_SIMD_HAS_AVX2_KERNEL
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::simd {
+
+__attribute__((target("avx2"))) inline float horizontal_sum_avx2(__m256 v) noexcept {
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+    return _mm_cvtss_f32(sum);
+}
+
+/// Lanes [0, rest) set, for a masked load of the last rest < 8 floats.
+__attribute__((target("avx2"))) inline __m256i tail_mask_avx2(std::size_t rest) noexcept {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(rest)), lanes);
+}
 
 __attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const float* b,
                                                           std::size_t n) noexcept {
@@ -5883,16 +5996,107 @@ __attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const 
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     }
     if (i < n) {
-        const int rest = static_cast<int>(n - i);
-        const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest), lanes);
+        const __m256i mask = tail_mask_avx2(n - i);
         acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mask), _mm256_maskload_ps(b + i, mask), acc1);
     }
-    const __m256 acc = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
-    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-    return _mm_cvtss_f32(sum);
+    return horizontal_sum_avx2(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+__attribute__((target("avx2,fma"))) inline void
+dots_avx2(const float* query, const float* rows, std::size_t count, std::size_t dims, float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_avx2(query, rows, dims);
+    }
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load_half8(const std::uint16_t* p) noexcept {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline float
+dot_f16_avx2(const float* query, const std::uint16_t* row, std::size_t n) noexcept {
+    __m256 acc0 = _mm256_setzero_ps();
+    __m256 acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps();
+    __m256 acc3 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(query + i), load_half8(row + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(query + i + 8), load_half8(row + i + 8), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(query + i + 16), load_half8(row + i + 16), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(query + i + 24), load_half8(row + i + 24), acc3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(query + i), load_half8(row + i), acc0);
+    }
+    if (i < n) {
+        std::uint16_t tail[8] = {};
+        std::memcpy(tail, row + i, (n - i) * sizeof(std::uint16_t));
+        acc1 = _mm256_fmadd_ps(_mm256_maskload_ps(query + i, tail_mask_avx2(n - i)), load_half8(tail), acc1);
+    }
+    return horizontal_sum_avx2(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline void dots_f16_avx2(const float* query,
+                                                                   const std::uint16_t* rows,
+                                                                   std::size_t count, std::size_t dims,
+                                                                   float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_f16_avx2(query, rows, dims);
+    }
+}
+
+/// 32 products u8 x s8 summed into 8 int32 lanes: vpmaddubsw (pairs into int16, which cannot
+/// saturate while every query byte is <= 127: 2 * 127 * 127 < 32768), then vpmaddwd with ones.
+__attribute__((target("avx2"))) inline __m256i madd_u8i8_avx2(const std::uint8_t* query,
+                                                              const std::int8_t* row) noexcept {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(query)),
+                                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row)));
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+__attribute__((target("avx2"))) inline std::int32_t
+dot_i8_avx2(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
+    __m256i acc0 = _mm256_setzero_si256();
+    __m256i acc1 = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = _mm256_add_epi32(acc0, madd_u8i8_avx2(query + i, row + i));
+        acc1 = _mm256_add_epi32(acc1, madd_u8i8_avx2(query + i + 32, row + i + 32));
+    }
+    if (i + 32 <= n) {
+        acc0 = _mm256_add_epi32(acc0, madd_u8i8_avx2(query + i, row + i));
+        i += 32;
+    }
+    const __m256i acc = _mm256_add_epi32(acc0, acc1);
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4e));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xb1));
+    std::int32_t total = _mm_cvtsi128_si32(sum);
+    for (; i < n; ++i) {
+        total += static_cast<std::int32_t>(query[i]) * static_cast<std::int32_t>(row[i]);
+    }
+    return total;
+}
+
+__attribute__((target("avx2"))) inline void dots_i8_avx2(const std::uint8_t* query, const std::int8_t* rows,
+                                                         std::size_t count, std::size_t dims,
+                                                         std::int32_t* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_i8_avx2(query, rows, dims);
+    }
+}
+
+__attribute__((target("avx,f16c"))) inline void encode_half_f16c(const float* in, std::uint16_t* out,
+                                                                 std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; ++i) {
+        out[i] = float_to_half(in[i]);
+    }
 }
 
 } // namespace detail::simd
@@ -5900,12 +6104,20 @@ LLMCACHE_END_NAMESPACE
 #endif
 // end of file: llmcache/detail/simd/avx2.hpp
 // begin of file: llmcache/detail/simd/avx512.hpp
-// AVX-512F dot product (x86-64, GCC and Clang), compiled through a target attribute, not a global
-// -m flag (see dispatch.hpp). Four independent 16-lane accumulators; the tail uses a masked load,
-// so any length is handled without reading past the end.
+// AVX-512 kernels (x86-64, GCC and Clang), compiled through target attributes, not a global -m
+// flag (see dispatch.hpp). Tails use masked loads, zero-padded copies or scalar steps, so any length
+// is handled without reading past the end.
+//   dot_avx512 / dots_avx512          float32 rows (AVX-512F), four 16-lane accumulators
+//   dot_f16_avx512 / dots_f16_avx512  float16 rows (AVX-512F: vcvtph2ps zmm is part of it)
+//   dot_i8_avx512 / dots_i8_avx512    int8 rows x uint8 query, bytes <= 127 (AVX-512F + BW:
+//                                     vpmaddubsw, vpmaddwd); exact, so equal to the scalar kernel
+// The development machine has no AVX-512: these are compile-checked there and tested only where a
+// CPU has the features (the tests report which kernels they could run).
 
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LLMCACHE_SIMD_HAS_AVX512_KERNEL 1
@@ -5917,6 +6129,18 @@ LLMCACHE_END_NAMESPACE
 #if LLMCACHE_SIMD_HAS_AVX512_KERNEL
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::simd {
+
+// Reduced through memory: GCC 12's _mm512_reduce_add_ps, _mm512_shuffle_f32x4 and
+// _mm512_castps512_ps128 trip -Wuninitialized inside its own header (_mm*_undefined_*).
+__attribute__((target("avx512f"))) inline float horizontal_sum_avx512(__m512 v) noexcept {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, v);
+    float sum = 0.0f;
+    for (const float lane : lanes) {
+        sum += lane;
+    }
+    return sum;
+}
 
 __attribute__((target("avx512f"))) inline float dot_avx512(const float* a, const float* b,
                                                            std::size_t n) noexcept {
@@ -5935,18 +6159,97 @@ __attribute__((target("avx512f"))) inline float dot_avx512(const float* a, const
         acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
     }
     if (i < n) {
-        const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
         acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc1);
     }
-    // Reduced through memory: GCC 12's _mm512_reduce_add_ps, _mm512_shuffle_f32x4 and
-    // _mm512_castps512_ps128 trip -Wuninitialized inside its own header (_mm*_undefined_*).
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
-    float sum = 0.0f;
-    for (const float lane : lanes) {
-        sum += lane;
+    return horizontal_sum_avx512(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+__attribute__((target("avx512f"))) inline void
+dots_avx512(const float* query, const float* rows, std::size_t count, std::size_t dims, float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_avx512(query, rows, dims);
     }
-    return sum;
+}
+
+__attribute__((target("avx512f"))) inline __m512 load_half16(const std::uint16_t* p) noexcept {
+    // The zero-masking form: GCC 12's plain _mm512_cvtph_ps trips -Wmaybe-uninitialized (see above).
+    return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xffffu),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+__attribute__((target("avx512f"))) inline float dot_f16_avx512(const float* query, const std::uint16_t* row,
+                                                               std::size_t n) noexcept {
+    __m512 acc0 = _mm512_setzero_ps();
+    __m512 acc1 = _mm512_setzero_ps();
+    __m512 acc2 = _mm512_setzero_ps();
+    __m512 acc3 = _mm512_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + i), load_half16(row + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(query + i + 16), load_half16(row + i + 16), acc1);
+        acc2 = _mm512_fmadd_ps(_mm512_loadu_ps(query + i + 32), load_half16(row + i + 32), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_loadu_ps(query + i + 48), load_half16(row + i + 48), acc3);
+    }
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + i), load_half16(row + i), acc0);
+    }
+    if (i < n) {
+        const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
+        // Halves through a zero-padded copy (a masked 16-bit load would need AVX-512BW + VL).
+        std::uint16_t tail[16] = {};
+        std::memcpy(tail, row + i, (n - i) * sizeof(std::uint16_t));
+        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, query + i), load_half16(tail), acc1);
+    }
+    return horizontal_sum_avx512(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+}
+
+__attribute__((target("avx512f"))) inline void dots_f16_avx512(const float* query, const std::uint16_t* rows,
+                                                               std::size_t count, std::size_t dims,
+                                                               float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_f16_avx512(query, rows, dims);
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) inline std::int32_t
+dot_i8_avx512(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
+    // vpmaddubsw cannot saturate while every query byte is <= 127 (2 * 127 * 127 < 32768).
+    const __m512i ones = _mm512_set1_epi16(1);
+    __m512i acc0 = _mm512_setzero_si512();
+    __m512i acc1 = _mm512_setzero_si512();
+    std::size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        const __m512i p0 = _mm512_maddubs_epi16(_mm512_loadu_si512(query + i), _mm512_loadu_si512(row + i));
+        const __m512i p1 =
+            _mm512_maddubs_epi16(_mm512_loadu_si512(query + i + 64), _mm512_loadu_si512(row + i + 64));
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(p0, ones));
+        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(p1, ones));
+    }
+    if (i + 64 <= n) {
+        const __m512i p0 = _mm512_maddubs_epi16(_mm512_loadu_si512(query + i), _mm512_loadu_si512(row + i));
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(p0, ones));
+        i += 64;
+    }
+    alignas(64) std::int32_t lanes[16];
+    _mm512_store_si512(lanes, _mm512_add_epi32(acc0, acc1));
+    std::int32_t total = 0;
+    for (const std::int32_t lane : lanes) {
+        total += lane;
+    }
+    for (; i < n; ++i) {
+        total += static_cast<std::int32_t>(query[i]) * static_cast<std::int32_t>(row[i]);
+    }
+    return total;
+}
+
+__attribute__((target("avx512f,avx512bw"))) inline void dots_i8_avx512(const std::uint8_t* query,
+                                                                       const std::int8_t* rows,
+                                                                       std::size_t count, std::size_t dims,
+                                                                       std::int32_t* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_i8_avx512(query, rows, dims);
+    }
 }
 
 } // namespace detail::simd
@@ -5954,11 +6257,17 @@ LLMCACHE_END_NAMESPACE
 #endif
 // end of file: llmcache/detail/simd/avx512.hpp
 // begin of file: llmcache/detail/simd/neon.hpp
-// NEON dot product (arm64 only: Advanced SIMD is part of the AArch64 baseline, so no dispatch is
-// needed there). Four independent 4-lane accumulators and a scalar tail.
+// NEON kernels (arm64 only: Advanced SIMD and the half <-> single conversions are part of the
+// AArch64 baseline, so no dispatch is needed there).
+//   dot_neon / dots_neon          float32 rows, four 4-lane accumulators and a scalar tail
+//   dot_f16_neon / dots_f16_neon  float16 rows widened with FCVTL (vcvt_f32_f16)
+//   dot_i8_neon / dots_i8_neon    int8 rows x uint8 query, widening multiply-accumulate into int32
+//                                 (SMLAL); exact, so equal to the scalar kernel
+// Compile-checked with clang --target=aarch64-linux-gnu; not run on the x86 development machine.
 
 
 #include <cstddef>
+#include <cstdint>
 
 #if defined(__aarch64__)
 #define LLMCACHE_SIMD_HAS_NEON_KERNEL 1
@@ -5993,17 +6302,91 @@ inline float dot_neon(const float* a, const float* b, std::size_t n) noexcept {
     return sum;
 }
 
+inline void dots_neon(const float* query, const float* rows, std::size_t count, std::size_t dims,
+                      float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_neon(query, rows, dims);
+    }
+}
+
+inline float32x4_t load_half4(const std::uint16_t* p) noexcept {
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+}
+
+inline float dot_f16_neon(const float* query, const std::uint16_t* row, std::size_t n) noexcept {
+    float32x4_t acc0 = vdupq_n_f32(0.0f);
+    float32x4_t acc1 = vdupq_n_f32(0.0f);
+    float32x4_t acc2 = vdupq_n_f32(0.0f);
+    float32x4_t acc3 = vdupq_n_f32(0.0f);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(query + i), load_half4(row + i));
+        acc1 = vfmaq_f32(acc1, vld1q_f32(query + i + 4), load_half4(row + i + 4));
+        acc2 = vfmaq_f32(acc2, vld1q_f32(query + i + 8), load_half4(row + i + 8));
+        acc3 = vfmaq_f32(acc3, vld1q_f32(query + i + 12), load_half4(row + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) {
+        acc0 = vfmaq_f32(acc0, vld1q_f32(query + i), load_half4(row + i));
+    }
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(acc0, acc1), vaddq_f32(acc2, acc3)));
+    for (; i < n; ++i) {
+        sum += query[i] * half_to_float(row[i]);
+    }
+    return sum;
+}
+
+inline void dots_f16_neon(const float* query, const std::uint16_t* rows, std::size_t count, std::size_t dims,
+                          float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_f16_neon(query, rows, dims);
+    }
+}
+
+inline std::int32_t dot_i8_neon(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
+    int32x4_t acc0 = vdupq_n_s32(0);
+    int32x4_t acc1 = vdupq_n_s32(0);
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint8x16_t q = vld1q_u8(query + i);
+        const int8x16_t r = vld1q_s8(row + i);
+        const int16x8_t q_lo = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(q)));
+        const int16x8_t q_hi = vreinterpretq_s16_u16(vmovl_high_u8(q));
+        const int16x8_t r_lo = vmovl_s8(vget_low_s8(r));
+        const int16x8_t r_hi = vmovl_high_s8(r);
+        acc0 = vmlal_s16(acc0, vget_low_s16(q_lo), vget_low_s16(r_lo));
+        acc1 = vmlal_high_s16(acc1, q_lo, r_lo);
+        acc0 = vmlal_s16(acc0, vget_low_s16(q_hi), vget_low_s16(r_hi));
+        acc1 = vmlal_high_s16(acc1, q_hi, r_hi);
+    }
+    std::int32_t total = vaddvq_s32(vaddq_s32(acc0, acc1));
+    for (; i < n; ++i) {
+        total += static_cast<std::int32_t>(query[i]) * static_cast<std::int32_t>(row[i]);
+    }
+    return total;
+}
+
+inline void dots_i8_neon(const std::uint8_t* query, const std::int8_t* rows, std::size_t count,
+                         std::size_t dims, std::int32_t* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_i8_neon(query, rows, dims);
+    }
+}
+
 } // namespace detail::simd
 LLMCACHE_END_NAMESPACE
 #endif
 // end of file: llmcache/detail/simd/neon.hpp
 // begin of file: llmcache/detail/simd/scalar.hpp
-// Scalar reference dot product: the kernel every SIMD kernel is tested against. It accumulates in
-// double, so it is also the most accurate of them; it is what FlatMatcher uses when no SIMD kernel
-// is available or when the scalar kernel is forced.
+// Scalar reference kernels: what every SIMD kernel is tested against, and what a matcher uses when
+// no SIMD kernel is available or when the scalar kernel is forced.
+//   dot_scalar      float32 x float32, accumulated in double (so also the most accurate one)
+//   dot_f16_scalar  float32 query x float16 row (decoded exactly), accumulated in double
+//   dot_i8_scalar   uint8 query (each byte <= 127) x int8 row, exact integer arithmetic
+// The dots_* forms compute `count` consecutive rows of `dims` elements into out[0..count).
 
 
 #include <cstddef>
+#include <cstdint>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::simd {
@@ -6016,12 +6399,54 @@ inline float dot_scalar(const float* a, const float* b, std::size_t n) noexcept 
     return static_cast<float>(sum);
 }
 
+inline float dot_f16_scalar(const float* query, const std::uint16_t* row, std::size_t n) noexcept {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum += static_cast<double>(query[i]) * static_cast<double>(half_to_float(row[i]));
+    }
+    return static_cast<float>(sum);
+}
+
+inline std::int32_t dot_i8_scalar(const std::uint8_t* query, const std::int8_t* row, std::size_t n) noexcept {
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum += static_cast<std::int64_t>(query[i]) * static_cast<std::int64_t>(row[i]);
+    }
+    return static_cast<std::int32_t>(sum);
+}
+
+inline void dots_scalar(const float* query, const float* rows, std::size_t count, std::size_t dims,
+                        float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_scalar(query, rows, dims);
+    }
+}
+
+inline void dots_f16_scalar(const float* query, const std::uint16_t* rows, std::size_t count,
+                            std::size_t dims, float* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_f16_scalar(query, rows, dims);
+    }
+}
+
+inline void dots_i8_scalar(const std::uint8_t* query, const std::int8_t* rows, std::size_t count,
+                           std::size_t dims, std::int32_t* out) noexcept {
+    for (std::size_t r = 0; r < count; ++r, rows += dims) {
+        out[r] = dot_i8_scalar(query, rows, dims);
+    }
+}
+
 } // namespace detail::simd
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/simd/scalar.hpp
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
+
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+#include <cpuid.h>
+#endif
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -6031,6 +6456,24 @@ enum class Isa { automatic, scalar, avx2, avx512, neon };
 namespace detail::simd {
 
 using dot_fn = float (*)(const float*, const float*, std::size_t) noexcept;
+/// Dot products of one query with `count` consecutive rows of `dims` elements, into out[0..count).
+using dots_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*) noexcept;
+using dots_f16_fn = void (*)(const float*, const std::uint16_t*, std::size_t, std::size_t, float*) noexcept;
+/// Int8: the query is bytes in [0, 127] (a signed 7-bit value + 64), rows are signed bytes.
+using dots_i8_fn = void (*)(const std::uint8_t*, const std::int8_t*, std::size_t, std::size_t,
+                            std::int32_t*) noexcept;
+using encode_half_fn = void (*)(const float*, std::uint16_t*, std::size_t) noexcept;
+
+/// F16C (vcvtph2ps / vcvtps2ph). Read from CPUID directly: Clang 14's __builtin_cpu_supports does
+/// not know "f16c". Only used together with AVX2, whose check covers the OS saving YMM registers.
+inline bool cpu_has_f16c() noexcept {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
+#else
+    return false;
+#endif
+}
 
 /// Whether `isa`'s kernel is compiled in and the running CPU supports it (automatic and scalar:
 /// always true).
@@ -6101,6 +6544,120 @@ inline dot_fn dot_kernel(Isa isa) noexcept {
     }
 }
 
+/// Float16 rows: AVX2 needs FMA and F16C as well; AVX-512F has the conversions itself.
+inline bool f16_isa_available(Isa isa) noexcept {
+    if (isa == Isa::avx2) {
+        return isa_available(Isa::avx2) && cpu_has_f16c();
+    }
+    return isa_available(isa);
+}
+
+/// Int8 rows: AVX2 alone (no FMA needed); AVX-512 needs BW for the 16-bit lanes.
+inline bool i8_isa_available(Isa isa) noexcept {
+    switch (isa) {
+    case Isa::avx2:
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+#else
+        return false;
+#endif
+    case Isa::avx512:
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#else
+        return false;
+#endif
+    default:
+        return isa_available(isa);
+    }
+}
+
+/// `requested` if `available(requested)`, the best available one for `automatic`, scalar otherwise.
+template <class Available>
+Isa resolve_isa_with(Isa requested, Available available) noexcept {
+    if (requested != Isa::automatic) {
+        return available(requested) ? requested : Isa::scalar;
+    }
+    for (const Isa isa : {Isa::avx512, Isa::avx2, Isa::neon}) {
+        if (available(isa)) {
+            return isa;
+        }
+    }
+    return Isa::scalar;
+}
+
+/// Block kernels of a resolved instruction set (anything not compiled in gives the scalar one).
+inline dots_fn dots_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_neon;
+#endif
+    default:
+        return &dots_scalar;
+    }
+}
+
+inline dots_f16_fn dots_f16_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_f16_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_f16_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_f16_neon;
+#endif
+    default:
+        return &dots_f16_scalar;
+    }
+}
+
+inline dots_i8_fn dots_i8_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_i8_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_i8_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_i8_neon;
+#endif
+    default:
+        return &dots_i8_scalar;
+    }
+}
+
+/// float32 -> float16 for a resolved instruction set: F16C on x86 (AVX2 and AVX-512 CPUs have it),
+/// the portable conversion otherwise (same bits either way; tested).
+inline encode_half_fn encode_half_kernel(Isa isa) noexcept {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    if ((isa == Isa::avx2 || isa == Isa::avx512) && cpu_has_f16c()) {
+        return &encode_half_f16c;
+    }
+#endif
+    (void)isa;
+    return &encode_half_scalar;
+}
+
 } // namespace detail::simd
 
 /// "scalar", "avx2", "avx512", "neon" or "automatic".
@@ -6122,14 +6679,158 @@ inline std::string_view isa_name(Isa isa) noexcept {
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/simd/dispatch.hpp
+// begin of file: llmcache/detail/simd/row_allocator.hpp
+// The allocator of a flat matcher's row buffers. A top-1 query over a large matcher streams every
+// row through the core once, so its speed is the memory read bandwidth; with 4 KiB pages the TLB
+// misses and the hardware prefetchers stopping at every page boundary cost about a quarter of it
+// (measured: 13.6 against 18.4 GB/s on one core of the development machine). Buffers of 2 MiB and
+// more are therefore 2 MiB-aligned and, on Linux, marked MADV_HUGEPAGE, so the kernel backs them with
+// transparent huge pages when it has them (with THP "madvise" mode, as on Debian, nothing else asks
+// for them). The hint is best effort: if it fails the buffer simply keeps 4 KiB pages.
 
-#include <algorithm>
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::simd {
+
+template <class T>
+struct RowAllocator {
+    using value_type = T;
+    static constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+    RowAllocator() noexcept = default;
+    template <class U>
+    RowAllocator(const RowAllocator<U>&) noexcept {}
+
+    T* allocate(std::size_t n) {
+        if (n > static_cast<std::size_t>(-1) / sizeof(T) - huge_page) {
+            throw_bad_alloc();
+        }
+        const std::size_t bytes = n * sizeof(T);
+        if (bytes < huge_page) {
+            return static_cast<T*>(::operator new(bytes));
+        }
+        const std::size_t rounded = (bytes + huge_page - 1) / huge_page * huge_page;
+        void* p = ::operator new (rounded, std::align_val_t{huge_page});
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+        (void)::madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+        return static_cast<T*>(p);
+    }
+
+    void deallocate(T* p, std::size_t n) noexcept {
+        if (n * sizeof(T) < huge_page) {
+            ::operator delete(p);
+        } else {
+            ::operator delete (p, std::align_val_t{huge_page});
+        }
+    }
+
+    template <class U>
+    friend bool operator==(const RowAllocator&, const RowAllocator<U>&) noexcept {
+        return true;
+    }
+
+private:
+    [[noreturn]] static void throw_bad_alloc() {
+#if LLMCACHE_HAS_EXCEPTIONS
+        throw std::bad_array_new_length();
+#else
+        std::abort();
+#endif
+    }
+};
+
+} // namespace detail::simd
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/simd/row_allocator.hpp
+// begin of file: llmcache/matcher/storage.hpp
+// How a flat matcher stores its vectors: the Storage policy of BasicFlatMatcher (matcher/flat.hpp).
+//
+// | Policy           | bytes per vector of D floats      | distances returned               |
+// |------------------|-----------------------------------|----------------------------------|
+// | storage::Float32 | 4 D                               | exact float32 (1 - dot)          |
+// | storage::Float16 | 2 D                               | of the float16-rounded vectors   |
+// | storage::Int8    | D + 12 (scan) + 4 D (float32 copy) | exact float32, after re-ranking |
+//
+// Error bounds, for a query q and a stored vector r (unit vectors in the numbers):
+// - Float32: SIMD kernels differ from the scalar (double-accumulating) reference by at most
+//   1e-5 * sum|q_i r_i| (tested; in practice a few float ulps).
+// - Float16: each component is rounded to the nearest half (relative error <= 2^-11 in the normal
+//   range, absolute <= 2^-25 below it), so a distance differs from the float32 one by at most
+//   2^-11 * sum|q_i r_i| + D * 2^-25 * max|q_i|: <= 5e-4 for unit vectors (tests assert <= 2e-3, the
+//   documented tolerance). Components beyond +-65504 become infinities: store normalised vectors.
+// - Int8: symmetric per-vector quantisation, r ~ s_r * R with R_i = round(r_i * 127 / max|r|); the
+//   query gets 7 bits, q ~ s_q * Q with Q_i = round(q_i * 63 / max|q|), so that the u8 x s8 kernels
+//   (vpmaddubsw) cannot saturate. The int8 kernels are exact integer arithmetic (all kernels give the
+//   same bits). The scan's approximate distance differs from the float32 one by at most
+//   s_r * (|q|_1 + s_q * |R|_1) / 2 (a bound computed per row and used to keep every row that could
+//   be within max_distance); measured on random unit vectors it is below 1e-2 (tests assert it).
+//   Results are then re-ranked with exact float32 dots, so the distances returned and the threshold
+//   test are FlatMatcher's, bit for bit. Int8 accepts at most max_dimensions dimensions (int32
+//   accumulators stay exact: D * 127 * 127 < 2^31).
+
+
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace storage {
+
+/// float32 rows: the exact reference; scans are memory-bound for large N.
+struct Float32 {
+    using element = float;
+    static constexpr std::string_view name = "float32";
+    static bool isa_available(Isa isa) noexcept { return detail::simd::isa_available(isa); }
+};
+
+/// IEEE binary16 rows: half the memory and scan traffic; distances carry the rounding error above.
+struct Float16 {
+    using element = std::uint16_t;
+    static constexpr std::string_view name = "float16";
+    static bool isa_available(Isa isa) noexcept { return detail::simd::f16_isa_available(isa); }
+};
+
+/// int8 rows with a per-vector scale, scanned for candidates that exact float32 dots re-rank.
+/// Keeps a float32 copy of every vector for the re-ranking: it is faster, not smaller.
+struct Int8 {
+    using element = std::int8_t;
+    static constexpr std::string_view name = "int8";
+    static constexpr std::size_t max_dimensions = 133'000;
+    static bool isa_available(Isa isa) noexcept { return detail::simd::i8_isa_available(isa); }
+};
+
+} // namespace storage
+
+/// One of the storage policies above (the scan is specialised for each).
+template <class S>
+concept flat_storage = std::is_same_v<S, storage::Float32> || std::is_same_v<S, storage::Float16> ||
+    std::is_same_v<S, storage::Int8>;
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/matcher/storage.hpp
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string_view>
+#include <system_error>
+#include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -6142,40 +6843,160 @@ struct MatchResult {
     friend bool operator==(const MatchResult&, const MatchResult&) = default;
 };
 
-class FlatMatcher {
+/// Construction options of a flat matcher. The defaults give FlatMatcher's original behaviour.
+struct FlatOptions {
+    /// The kernel's instruction set; a forced one the CPU lacks falls back to scalar.
+    Isa isa = Isa::automatic;
+    /// Threads one top_k may use, the calling thread included; 0 means hardware_concurrency().
+    std::size_t threads = 1;
+    /// One more thread per full this many bytes of stored rows (4 MiB: ~0.3 ms of scanning, well
+    /// above the ~20-50 us of starting a thread); smaller scans stay on the calling thread.
+    std::size_t min_bytes_per_thread = std::size_t{4} << 20;
+    /// Int8 only: rows re-ranked with exact float32 dots = max(k * rerank_factor, rerank_min).
+    std::size_t rerank_factor = 4;
+    std::size_t rerank_min = 32;
+};
+
+namespace detail {
+
+struct ScanCandidate {
+    float distance;
+    std::uint64_t id;
+    std::size_t row;
+};
+
+/// Nearest first; ties by ascending id (the order every matcher returns).
+inline bool nearer(const ScanCandidate& a, const ScanCandidate& b) noexcept {
+    return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
+}
+
+/// The `capacity` nearest candidates offered so far (a max-heap on nearer()).
+class NearestHeap {
 public:
+    explicit NearestHeap(std::size_t capacity) : capacity_(capacity) {}
+
+    void reserve(std::size_t n) { items_.reserve(std::min(n, capacity_) + 1); }
+
+    void offer(const ScanCandidate& c) {
+        if (items_.size() < capacity_) {
+            items_.push_back(c);
+            std::push_heap(items_.begin(), items_.end(), nearer);
+        } else if (capacity_ != 0 && nearer(c, items_.front())) {
+            std::pop_heap(items_.begin(), items_.end(), nearer);
+            items_.back() = c;
+            std::push_heap(items_.begin(), items_.end(), nearer);
+        }
+    }
+
+    std::vector<ScanCandidate>& items() noexcept { return items_; }
+
+    /// Whether a candidate at `distance` would certainly be turned away (ties may still enter).
+    bool rejects(float distance) const noexcept {
+        return items_.size() == capacity_ && (capacity_ == 0 || distance > items_.front().distance);
+    }
+
+private:
+    std::size_t capacity_;
+    std::vector<ScanCandidate> items_;
+};
+
+inline std::size_t saturating_mul(std::size_t a, std::size_t b) noexcept {
+    return b != 0 && a > std::numeric_limits<std::size_t>::max() / b ? std::numeric_limits<std::size_t>::max()
+                                                                     : a * b;
+}
+
+/// round(x) clamped to [-limit, limit], independent of the floating-point rounding mode.
+inline int quantise_component(float x, float limit) noexcept {
+    const float rounded = x >= 0.0f ? std::floor(x + 0.5f) : -std::floor(-x + 0.5f);
+    return static_cast<int>(std::clamp(rounded, -limit, limit));
+}
+
+} // namespace detail
+
+template <flat_storage Storage>
+class BasicFlatMatcher {
+    static constexpr bool is_float32 = std::is_same_v<Storage, storage::Float32>;
+    static constexpr bool is_float16 = std::is_same_v<Storage, storage::Float16>;
+    static constexpr bool is_int8 = std::is_same_v<Storage, storage::Int8>;
+    using element = typename Storage::element;
+    using kernel_type = std::conditional_t<
+        is_float32, detail::simd::dots_fn,
+        std::conditional_t<is_float16, detail::simd::dots_f16_fn, detail::simd::dots_i8_fn>>;
+    using kernel_result = std::conditional_t<is_int8, std::int32_t, float>;
+
+public:
+    using storage_type = Storage;
+
     /// A matcher for vectors of `dimensions` floats. `isa` forces a kernel (for tests and
     /// benchmarks); a forced instruction set the CPU lacks falls back to scalar, which isa() and
     /// isa_name() then report.
-    explicit FlatMatcher(std::size_t dimensions, Isa isa = Isa::automatic) noexcept
-        : dimensions_(dimensions), isa_(detail::simd::resolve_isa(isa)),
-          dot_(detail::simd::dot_kernel(isa_)) {}
+    explicit BasicFlatMatcher(std::size_t dimensions, Isa isa = Isa::automatic) noexcept
+        : BasicFlatMatcher(dimensions, FlatOptions{.isa = isa}) {}
 
-    FlatMatcher(const FlatMatcher&) = delete;
-    FlatMatcher& operator=(const FlatMatcher&) = delete;
+    BasicFlatMatcher(std::size_t dimensions, const FlatOptions& options) noexcept
+        : dimensions_(dimensions), options_(options),
+          isa_(detail::simd::resolve_isa_with(options.isa, &Storage::isa_available)),
+          exact_dot_(detail::simd::dot_kernel(detail::simd::resolve_isa(isa_))),
+          kernel_(select_kernel(isa_)) {
+        options_.isa = isa_;
+        if constexpr (is_float16) {
+            encode_half_ = detail::simd::encode_half_kernel(isa_);
+        }
+    }
+
+    BasicFlatMatcher(const BasicFlatMatcher&) = delete;
+    BasicFlatMatcher& operator=(const BasicFlatMatcher&) = delete;
 
     [[nodiscard]] std::size_t dimensions() const noexcept { return dimensions_; }
+    /// The options in use (options().isa is the resolved instruction set).
+    [[nodiscard]] const FlatOptions& options() const noexcept { return options_; }
     /// The instruction set of the kernel in use (never Isa::automatic).
     [[nodiscard]] Isa isa() const noexcept { return isa_; }
     [[nodiscard]] std::string_view isa_name() const noexcept { return llmcache::isa_name(isa_); }
-    /// Whether `isa` can be forced on this machine (Isa::automatic and Isa::scalar always can).
-    [[nodiscard]] static bool isa_available(Isa isa) noexcept { return detail::simd::isa_available(isa); }
+    /// "float32", "float16" or "int8".
+    [[nodiscard]] static constexpr std::string_view storage_name() noexcept { return Storage::name; }
+    /// Whether `isa` can be forced for this storage on this machine (automatic and scalar always can).
+    [[nodiscard]] static bool isa_available(Isa isa) noexcept {
+        return isa == Isa::automatic || Storage::isa_available(isa);
+    }
+    /// Bytes stored per vector (rows, per-row scale and the float32 copy; not ids and the id map).
+    [[nodiscard]] std::size_t bytes_per_vector() const noexcept {
+        if constexpr (is_int8) {
+            return dimensions_ * (sizeof(std::int8_t) + sizeof(float)) + sizeof(float) +
+                   2 * sizeof(std::int32_t);
+        } else {
+            return dimensions_ * sizeof(element);
+        }
+    }
 
     /// Adds `vector` under `id`, replacing the vector already stored under `id`. Returns false
-    /// (and stores nothing) when the vector does not have dimensions() floats.
+    /// (and stores nothing) when the vector does not have dimensions() floats (or, for Int8, when
+    /// dimensions() exceeds storage::Int8::max_dimensions).
     bool add(std::uint64_t id, std::span<const float> vector) {
         if (vector.size() != dimensions_) {
             return false;
         }
-        std::unique_lock lock(mutex_);
-        if (const auto it = row_of_.find(id); it != row_of_.end()) {
-            std::copy(vector.begin(), vector.end(),
-                      data_.begin() + static_cast<std::ptrdiff_t>(it->second * dimensions_));
-            return true;
+        if constexpr (is_int8) {
+            if (dimensions_ > storage::Int8::max_dimensions) {
+                return false;
+            }
         }
-        data_.insert(data_.end(), vector.begin(), vector.end());
-        ids_.push_back(id);
-        row_of_.emplace(id, ids_.size() - 1);
+        std::unique_lock lock(mutex_);
+        std::size_t row = ids_.size();
+        if (const auto it = row_of_.find(id); it != row_of_.end()) {
+            row = it->second;
+        } else {
+            data_.resize(data_.size() + dimensions_);
+            if constexpr (is_int8) {
+                exact_.resize(exact_.size() + dimensions_);
+                scales_.push_back(0.0f);
+                l1_.push_back(0);
+                sums_.push_back(0);
+            }
+            ids_.push_back(id);
+            row_of_.emplace(id, row);
+        }
+        store_row(row, vector.data());
         return true;
     }
 
@@ -6190,14 +7011,24 @@ public:
         const std::size_t last = ids_.size() - 1;
         row_of_.erase(it);
         if (row != last) {
-            const auto src = data_.begin() + static_cast<std::ptrdiff_t>(last * dimensions_);
-            std::copy(src, src + static_cast<std::ptrdiff_t>(dimensions_),
-                      data_.begin() + static_cast<std::ptrdiff_t>(row * dimensions_));
+            move_row(data_, last, row);
+            if constexpr (is_int8) {
+                move_row(exact_, last, row);
+                scales_[row] = scales_[last];
+                l1_[row] = l1_[last];
+                sums_[row] = sums_[last];
+            }
             ids_[row] = ids_[last];
             row_of_[ids_[row]] = row;
         }
         ids_.pop_back();
         data_.resize(last * dimensions_);
+        if constexpr (is_int8) {
+            exact_.resize(last * dimensions_);
+            scales_.pop_back();
+            l1_.pop_back();
+            sums_.pop_back();
+        }
         return true;
     }
 
@@ -6213,53 +7044,291 @@ public:
 
     /// The (at most) `k` nearest stored vectors whose distance 1 - dot(query, v) is at most
     /// `max_distance`, nearest first (ties by ascending id). A query of the wrong dimension or k == 0
-    /// gives an empty result. NaN distances never pass the threshold.
+    /// gives an empty result. NaN distances never pass the threshold; for Int8 a query with a
+    /// non-finite component matches nothing.
     [[nodiscard]] std::vector<MatchResult> top_k(std::span<const float> query, std::size_t k,
                                                  float max_distance = 2.0f) const {
-        std::vector<MatchResult> best;
+        std::vector<MatchResult> results;
         if (query.size() != dimensions_ || k == 0) {
-            return best;
+            return results;
         }
-        const auto worse = [](const MatchResult& a, const MatchResult& b) {
-            return a.distance < b.distance || (a.distance == b.distance && a.id < b.id);
-        };
+        PreparedQuery prepared;
+        if (!prepare(query, prepared)) {
+            return results;
+        }
+        std::size_t pool = k;
+        if constexpr (is_int8) {
+            pool = std::max(detail::saturating_mul(k, options_.rerank_factor),
+                            std::max<std::size_t>(options_.rerank_min, k));
+        }
+
         std::shared_lock lock(mutex_);
-        best.reserve(std::min(k, ids_.size()) + 1);
-        const float* row = data_.data();
-        for (std::size_t i = 0; i < ids_.size(); ++i, row += dimensions_) {
-            const float distance = 1.0f - dot_(query.data(), row, dimensions_);
-            if (!(distance <= max_distance)) {
-                continue;
+        std::vector<detail::ScanCandidate> candidates = scan_all(prepared, pool, max_distance);
+        if constexpr (is_int8) {
+            // Exact float32 distances decide the order and the threshold.
+            std::size_t kept = 0;
+            for (const auto& c : candidates) {
+                const float distance =
+                    1.0f - exact_dot_(query.data(), exact_.data() + c.row * dimensions_, dimensions_);
+                if (distance <= max_distance) {
+                    candidates[kept++] = {distance, c.id, c.row};
+                }
             }
-            const MatchResult candidate{ids_[i], distance};
-            if (best.size() < k) {
-                best.push_back(candidate);
-                std::push_heap(best.begin(), best.end(), worse);
-            } else if (worse(candidate, best.front())) {
-                std::pop_heap(best.begin(), best.end(), worse);
-                best.back() = candidate;
-                std::push_heap(best.begin(), best.end(), worse);
-            }
+            candidates.resize(kept);
         }
         lock.unlock();
-        std::sort_heap(best.begin(), best.end(), worse);
-        return best;
+
+        std::sort(candidates.begin(), candidates.end(), detail::nearer);
+        const std::size_t n = std::min(k, candidates.size());
+        results.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            results.push_back({candidates[i].id, candidates[i].distance});
+        }
+        return results;
     }
 
-    /// The dot product with the kernel in use (what top_k computes per row).
+    /// Int8 only: the int8 scan alone, without re-ranking: the (at most) `k` rows nearest by
+    /// approximate distance whose error bound lets them be within `max_distance`, with their
+    /// approximate distances. For measuring the quantisation error and the scan's own speed.
+    [[nodiscard]] std::vector<MatchResult>
+    approximate_top_k(std::span<const float> query, std::size_t k,
+                      float max_distance = 2.0f) const requires is_int8 {
+        std::vector<MatchResult> results;
+        PreparedQuery prepared;
+        if (query.size() != dimensions_ || k == 0 || !prepare(query, prepared)) {
+            return results;
+        }
+        std::shared_lock lock(mutex_);
+        std::vector<detail::ScanCandidate> candidates = scan_all(prepared, k, max_distance);
+        lock.unlock();
+        std::sort(candidates.begin(), candidates.end(), detail::nearer);
+        for (const auto& c : candidates) {
+            results.push_back({c.id, c.distance});
+        }
+        return results;
+    }
+
+    /// How many threads a top_k would scan with now (1 below the size threshold or with threads == 1).
+    [[nodiscard]] std::size_t scan_threads() const {
+        std::shared_lock lock(mutex_);
+        return scan_threads(ids_.size());
+    }
+
+    /// The float32 dot product with the kernel of this matcher's instruction set (what FlatMatcher's
+    /// top_k computes per row, and what Int8Matcher re-ranks with).
     [[nodiscard]] float dot(std::span<const float> a, std::span<const float> b) const noexcept {
-        return a.size() == b.size() ? dot_(a.data(), b.data(), a.size()) : 0.0f;
+        return a.size() == b.size() ? exact_dot_(a.data(), b.data(), a.size()) : 0.0f;
     }
 
 private:
+    struct PreparedQuery {
+        const float* values = nullptr;
+        std::vector<std::uint8_t> quantised; // Int8 only: round(query_i / scale) + 64, in [1, 127]
+        float scale = 0.0f;                  // Int8: query ~ scale * (quantised - 64)
+        float l1 = 0.0f;                     // Int8: sum |query_i|
+    };
+
+    static kernel_type select_kernel(Isa isa) noexcept {
+        if constexpr (is_float32) {
+            return detail::simd::dots_kernel(isa);
+        } else if constexpr (is_float16) {
+            return detail::simd::dots_f16_kernel(isa);
+        } else {
+            return detail::simd::dots_i8_kernel(isa);
+        }
+    }
+
+    template <class Rows>
+    void move_row(Rows& rows, std::size_t from, std::size_t to) const {
+        const auto src = rows.begin() + static_cast<std::ptrdiff_t>(from * dimensions_);
+        std::copy(src, src + static_cast<std::ptrdiff_t>(dimensions_),
+                  rows.begin() + static_cast<std::ptrdiff_t>(to * dimensions_));
+    }
+
+    void store_row(std::size_t row, const float* in) {
+        element* out = data_.data() + row * dimensions_;
+        if constexpr (is_float32) {
+            std::copy(in, in + dimensions_, out);
+        } else if constexpr (is_float16) {
+            encode_half_(in, out, dimensions_);
+        } else {
+            std::copy(in, in + dimensions_, exact_.data() + row * dimensions_);
+            float max_abs = 0.0f;
+            bool finite = true;
+            for (std::size_t i = 0; i < dimensions_; ++i) {
+                finite = finite && std::isfinite(in[i]);
+                max_abs = std::max(max_abs, std::fabs(in[i]));
+            }
+            std::int32_t l1 = 0;
+            std::int32_t sum = 0;
+            if (!finite || max_abs == 0.0f) {
+                std::fill(out, out + dimensions_, std::int8_t{0});
+                // A NaN scale makes every approximate distance NaN: the row never matches, as its
+                // float32 distance (NaN) would not either. A zero row has distance exactly 1.
+                scales_[row] = finite ? 0.0f : std::numeric_limits<float>::quiet_NaN();
+            } else {
+                const float inverse = 127.0f / max_abs;
+                for (std::size_t i = 0; i < dimensions_; ++i) {
+                    out[i] = static_cast<std::int8_t>(detail::quantise_component(in[i] * inverse, 127.0f));
+                    l1 += out[i] < 0 ? -out[i] : out[i];
+                    sum += out[i];
+                }
+                scales_[row] = max_abs / 127.0f;
+            }
+            l1_[row] = l1;
+            sums_[row] = sum;
+        }
+    }
+
+    bool prepare(std::span<const float> query, PreparedQuery& prepared) const {
+        prepared.values = query.data();
+        if constexpr (is_int8) {
+            float max_abs = 0.0f;
+            double l1 = 0.0;
+            for (const float x : query) {
+                if (!std::isfinite(x)) {
+                    return false;
+                }
+                max_abs = std::max(max_abs, std::fabs(x));
+                l1 += std::fabs(static_cast<double>(x));
+            }
+            // 7 bits + sign, stored offset by 64 as unsigned bytes: the u8 x s8 kernels (vpmaddubsw)
+            // cannot saturate with bytes <= 127. The scan subtracts 64 * sum(row) again.
+            prepared.quantised.assign(dimensions_, std::uint8_t{64});
+            prepared.l1 = static_cast<float>(l1);
+            if (max_abs > 0.0f) {
+                const float inverse = 63.0f / max_abs;
+                for (std::size_t i = 0; i < dimensions_; ++i) {
+                    prepared.quantised[i] =
+                        static_cast<std::uint8_t>(detail::quantise_component(query[i] * inverse, 63.0f) + 64);
+                }
+                prepared.scale = max_abs / 63.0f;
+            }
+        }
+        return true;
+    }
+
+    /// Rows [begin, end) into `heap`, in blocks so the kernel runs over consecutive rows.
+    void scan_range(const PreparedQuery& q, std::size_t begin, std::size_t end, float max_distance,
+                    detail::NearestHeap& heap) const {
+        constexpr std::size_t block = 64;
+        kernel_result dots[block];
+        for (std::size_t first = begin; first < end; first += block) {
+            const std::size_t count = std::min(block, end - first);
+            const element* rows = data_.data() + first * dimensions_;
+            if constexpr (is_int8) {
+                kernel_(q.quantised.data(), rows, count, dimensions_, dots);
+            } else {
+                kernel_(q.values, rows, count, dimensions_, dots);
+            }
+            for (std::size_t j = 0; j < count; ++j) {
+                const std::size_t row = first + j;
+                float distance;
+                if constexpr (is_int8) {
+                    const float row_scale = scales_[row];
+                    const std::int32_t dot = dots[j] - 64 * sums_[row]; // undo the query's offset
+                    distance = 1.0f - q.scale * row_scale * static_cast<float>(dot);
+                    if (heap.rejects(distance)) {
+                        continue; // the common case once the pool is full: skip the bound
+                    }
+                    // Keep the row if its exact distance could be within max_distance.
+                    const float error = row_scale * (q.l1 + q.scale * static_cast<float>(l1_[row])) * 0.5f;
+                    if (!(distance - (error * 1.001f + 1e-5f) <= max_distance)) {
+                        continue;
+                    }
+                } else {
+                    distance = 1.0f - dots[j];
+                    if (!(distance <= max_distance)) {
+                        continue;
+                    }
+                }
+                heap.offer({distance, ids_[row], row});
+            }
+        }
+    }
+
+    std::size_t scan_threads(std::size_t rows) const noexcept {
+        std::size_t wanted = options_.threads;
+        if (wanted == 0) {
+            wanted = std::max(1u, std::thread::hardware_concurrency());
+        }
+        const std::size_t bytes = rows * dimensions_ * sizeof(element);
+        const std::size_t by_size = bytes / std::max<std::size_t>(1, options_.min_bytes_per_thread);
+        return std::max<std::size_t>(1, std::min({wanted, by_size, rows}));
+    }
+
+    std::vector<detail::ScanCandidate> scan_all(const PreparedQuery& q, std::size_t pool,
+                                                float max_distance) const {
+        const std::size_t rows = ids_.size();
+        const std::size_t threads = scan_threads(rows);
+        std::vector<detail::NearestHeap> heaps(threads, detail::NearestHeap(pool));
+        const auto chunk_begin = [&](std::size_t t) {
+            return rows / threads * t + std::min(t, rows % threads);
+        };
+        const auto scan_chunk = [&](std::size_t t) {
+            heaps[t].reserve(pool);
+            scan_range(q, chunk_begin(t), chunk_begin(t + 1), max_distance, heaps[t]);
+        };
+        if (threads == 1) {
+            scan_chunk(0);
+            return std::move(heaps[0].items());
+        }
+        std::vector<std::thread> workers;
+        workers.reserve(threads - 1);
+        std::vector<std::size_t> inline_chunks;
+        for (std::size_t t = 1; t < threads; ++t) {
+#if LLMCACHE_HAS_EXCEPTIONS
+            try {
+                workers.emplace_back(scan_chunk, t);
+            } catch (const std::system_error&) {
+                inline_chunks.push_back(t); // could not start a thread: scan it here
+            }
+#else
+            workers.emplace_back(scan_chunk, t);
+#endif
+        }
+        scan_chunk(0);
+        for (const std::size_t t : inline_chunks) {
+            scan_chunk(t);
+        }
+        for (auto& worker : workers) {
+            worker.join();
+        }
+        std::vector<detail::ScanCandidate> merged = std::move(heaps[0].items());
+        for (std::size_t t = 1; t < threads; ++t) {
+            merged.insert(merged.end(), heaps[t].items().begin(), heaps[t].items().end());
+        }
+        if (merged.size() > pool) {
+            std::nth_element(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(pool), merged.end(),
+                             detail::nearer);
+            merged.resize(pool);
+        }
+        return merged;
+    }
+
     std::size_t dimensions_;
+    FlatOptions options_;
     Isa isa_;
-    detail::simd::dot_fn dot_;
+    detail::simd::dot_fn exact_dot_;
+    kernel_type kernel_;
+    detail::simd::encode_half_fn encode_half_ = nullptr; // Float16 only
     mutable std::shared_mutex mutex_;
-    std::vector<float> data_;
+    std::vector<element, detail::simd::RowAllocator<element>> data_;
     std::vector<std::uint64_t> ids_;
     std::unordered_map<std::uint64_t, std::size_t> row_of_;
+    std::vector<float, detail::simd::RowAllocator<float>>
+        exact_;                      // Int8 only: the float32 vectors, for re-ranking
+    std::vector<float> scales_;      // Int8 only: row ~ scale * int8 row
+    std::vector<std::int32_t> sums_; // Int8 only: sum of the int8 row
+    std::vector<std::int32_t> l1_;   // Int8 only: sum |int8 row_i|, for the error bound
 };
+
+/// Exact float32 scan (the reference).
+using FlatMatcher = BasicFlatMatcher<storage::Float32>;
+/// float16 rows: half the memory; distances of the float16-rounded vectors.
+using Float16Matcher = BasicFlatMatcher<storage::Float16>;
+/// int8 scan plus exact float32 re-ranking: distances and threshold as FlatMatcher's.
+using Int8Matcher = BasicFlatMatcher<storage::Int8>;
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/matcher/flat.hpp

@@ -1,5 +1,5 @@
-// Kernel selection for the dot product. There is no mutable global: a caller (FlatMatcher) asks
-// once, at construction, for a function pointer and keeps it. Kernels compiled through target
+// Kernel selection for the dot products. There is no mutable global: a caller (a matcher) asks
+// once, at construction, for function pointers and keeps them. Kernels compiled through target
 // attributes are only called when __builtin_cpu_supports says the CPU (and the OS, which must save
 // the wider registers) has the feature, so a baseline x86-64 build still uses AVX2/AVX-512.
 // Do not build with -march=native if you want a binary that dispatches on other machines.
@@ -12,7 +12,12 @@
 #include "scalar.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
+
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+#include <cpuid.h>
+#endif
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -22,6 +27,24 @@ enum class Isa { automatic, scalar, avx2, avx512, neon };
 namespace detail::simd {
 
 using dot_fn = float (*)(const float*, const float*, std::size_t) noexcept;
+/// Dot products of one query with `count` consecutive rows of `dims` elements, into out[0..count).
+using dots_fn = void (*)(const float*, const float*, std::size_t, std::size_t, float*) noexcept;
+using dots_f16_fn = void (*)(const float*, const std::uint16_t*, std::size_t, std::size_t, float*) noexcept;
+/// Int8: the query is bytes in [0, 127] (a signed 7-bit value + 64), rows are signed bytes.
+using dots_i8_fn = void (*)(const std::uint8_t*, const std::int8_t*, std::size_t, std::size_t,
+                            std::int32_t*) noexcept;
+using encode_half_fn = void (*)(const float*, std::uint16_t*, std::size_t) noexcept;
+
+/// F16C (vcvtph2ps / vcvtps2ph). Read from CPUID directly: Clang 14's __builtin_cpu_supports does
+/// not know "f16c". Only used together with AVX2, whose check covers the OS saving YMM registers.
+inline bool cpu_has_f16c() noexcept {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
+#else
+    return false;
+#endif
+}
 
 /// Whether `isa`'s kernel is compiled in and the running CPU supports it (automatic and scalar:
 /// always true).
@@ -90,6 +113,120 @@ inline dot_fn dot_kernel(Isa isa) noexcept {
     default:
         return &dot_scalar;
     }
+}
+
+/// Float16 rows: AVX2 needs FMA and F16C as well; AVX-512F has the conversions itself.
+inline bool f16_isa_available(Isa isa) noexcept {
+    if (isa == Isa::avx2) {
+        return isa_available(Isa::avx2) && cpu_has_f16c();
+    }
+    return isa_available(isa);
+}
+
+/// Int8 rows: AVX2 alone (no FMA needed); AVX-512 needs BW for the 16-bit lanes.
+inline bool i8_isa_available(Isa isa) noexcept {
+    switch (isa) {
+    case Isa::avx2:
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+#else
+        return false;
+#endif
+    case Isa::avx512:
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#else
+        return false;
+#endif
+    default:
+        return isa_available(isa);
+    }
+}
+
+/// `requested` if `available(requested)`, the best available one for `automatic`, scalar otherwise.
+template <class Available>
+Isa resolve_isa_with(Isa requested, Available available) noexcept {
+    if (requested != Isa::automatic) {
+        return available(requested) ? requested : Isa::scalar;
+    }
+    for (const Isa isa : {Isa::avx512, Isa::avx2, Isa::neon}) {
+        if (available(isa)) {
+            return isa;
+        }
+    }
+    return Isa::scalar;
+}
+
+/// Block kernels of a resolved instruction set (anything not compiled in gives the scalar one).
+inline dots_fn dots_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_neon;
+#endif
+    default:
+        return &dots_scalar;
+    }
+}
+
+inline dots_f16_fn dots_f16_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_f16_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_f16_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_f16_neon;
+#endif
+    default:
+        return &dots_f16_scalar;
+    }
+}
+
+inline dots_i8_fn dots_i8_kernel(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return &dots_i8_avx2;
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return &dots_i8_avx512;
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return &dots_i8_neon;
+#endif
+    default:
+        return &dots_i8_scalar;
+    }
+}
+
+/// float32 -> float16 for a resolved instruction set: F16C on x86 (AVX2 and AVX-512 CPUs have it),
+/// the portable conversion otherwise (same bits either way; tested).
+inline encode_half_fn encode_half_kernel(Isa isa) noexcept {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    if ((isa == Isa::avx2 || isa == Isa::avx512) && cpu_has_f16c()) {
+        return &encode_half_f16c;
+    }
+#endif
+    (void)isa;
+    return &encode_half_scalar;
 }
 
 } // namespace detail::simd

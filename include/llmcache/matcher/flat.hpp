@@ -15,6 +15,7 @@
 
 #include "../config.hpp"
 #include "../detail/simd/dispatch.hpp"
+#include "matcher.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -27,13 +28,6 @@
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-
-/// One result of a matcher query: the id given to add() and its cosine distance 1 - dot.
-struct MatchResult {
-    std::uint64_t id = 0;
-    float distance = 0.0f;
-    friend bool operator==(const MatchResult&, const MatchResult&) = default;
-};
 
 class FlatMatcher {
 public:

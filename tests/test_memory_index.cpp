@@ -51,8 +51,7 @@ TEST_CASE("memory index: members come back by score, then member; re-adding re-s
     add(s, "app:i", "b", 10);
     add(s, "app:i", "a", 10);
     add(s, "app:i", "d", -5);
-    CHECK(range(s, "app:i") ==
-          std::vector<IndexMember>{{"d", -5}, {"a", 10}, {"b", 10}, {"c", 30}});
+    CHECK(range(s, "app:i") == std::vector<IndexMember>{{"d", -5}, {"a", 10}, {"b", 10}, {"c", 30}});
     add(s, "app:i", "d", 40); // ZADD of an existing member moves it
     CHECK(members(range(s, "app:i")) == std::vector<std::string>{"a", "b", "c", "d"});
     CHECK(range(s, "app:i").back().score == 40);
@@ -123,7 +122,8 @@ TEST_CASE("memory index: index and value operations on the wrong kind of key are
     CHECK(*v == std::optional<std::string>("now a value"));
 }
 
-TEST_CASE("memory index: members count in the byte budget; an index can be evicted whole", "[memory][index]") {
+TEST_CASE("memory index: members count in the byte budget; an index can be evicted whole",
+          "[memory][index]") {
     MemoryStore s(MemoryStoreOptions{100, 4096, 1});
     const std::size_t empty = s.stats().bytes;
     add(s, "i", "abcd", 1);
@@ -146,7 +146,8 @@ TEST_CASE("memory index: members count in the byte budget; an index can be evict
     CHECK(s.stats().bytes <= 4096);
 }
 
-TEST_CASE("memory index: copies share indexes; concurrent adds, ranges and removes", "[memory][index][threads]") {
+TEST_CASE("memory index: copies share indexes; concurrent adds, ranges and removes",
+          "[memory][index][threads]") {
     MemoryStore s;
     MemoryStore copy = s;
     constexpr int threads = 4;

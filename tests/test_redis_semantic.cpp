@@ -43,12 +43,13 @@ using RedisSemanticCache = lc::Cache<lc::Xxh3Key<>, Store, lc::Semantic<lc::Hash
                                      lc::CallableBackend<CountingModel>>;
 
 template <class Store>
-RedisSemanticCache<Store> make_cache(const RedisServer& server, CountingModel model, lc::SemanticOptions o = {}) {
+RedisSemanticCache<Store> make_cache(const RedisServer& server, CountingModel model,
+                                     lc::SemanticOptions o = {}) {
     lc::CacheOptions options;
     options.store_budget = 0ms; // a loaded test machine must not turn round trips into misses
-    return RedisSemanticCache<Store>(lc::Xxh3Key<>{}, Store(opts_for(server)),
-                                     lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}, o),
-                                     lc::ttl::Fixed{1h}, lc::CallableBackend<CountingModel>{model}, {}, options);
+    return RedisSemanticCache<Store>(
+        lc::Xxh3Key<>{}, Store(opts_for(server)), lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}, o),
+        lc::ttl::Fixed{1h}, lc::CallableBackend<CountingModel>{model}, {}, options);
 }
 
 constexpr std::string_view question = "What is the BM25 ranking algorithm?";

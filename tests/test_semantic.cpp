@@ -114,7 +114,8 @@ static_assert(embedder<FaultyEmbedder>);
 struct PlainStore {
     MemoryStore inner;
     StoreValue get(std::string_view k) noexcept { return inner.get(k); }
-    Result<void> put(std::string_view k, std::string_view v, std::optional<std::chrono::milliseconds> t) noexcept {
+    Result<void> put(std::string_view k, std::string_view v,
+                     std::optional<std::chrono::milliseconds> t) noexcept {
         return inner.put(k, v, t);
     }
     Result<bool> erase(std::string_view k) noexcept { return inner.erase(k); }
@@ -138,7 +139,8 @@ struct Process {
         return *r;
     }
     Response ask(std::string_view text, std::string scope = {}, std::string_view model_id = model_a) {
-        return ask(Request::chat(std::string(model_id), std::string(text), "You are terse.", std::move(scope)));
+        return ask(
+            Request::chat(std::string(model_id), std::string(text), "You are terse.", std::move(scope)));
     }
     int calls() const { return model.calls->load(); }
     Semantic<E, FlatMatcher, V>& semantic() { return cache.similarity(); }
@@ -195,7 +197,8 @@ TEST_CASE("semantic: only the last user message's text is embedded", "[semantic]
     Process<RecordingEmbedder> p(MemoryStore{}, e);
     Request req = chat("Tell me about the BM25 ranking algorithm.");
     req.system = "You are a search expert. Answer in JSON {\"answer\": ...}.";
-    req.messages.insert(req.messages.begin(), {Message{Role::user, "Hello"}, Message{Role::assistant, "Hi!"}});
+    req.messages.insert(req.messages.begin(),
+                        {Message{Role::user, "Hello"}, Message{Role::assistant, "Hi!"}});
     req.params.tools_json = R"([{"name":"search"}])";
     p.ask(req);
     std::lock_guard lock(e.seen->mutex);
@@ -225,7 +228,8 @@ TEST_CASE("semantic: candidates come only from the request's partition", "[seman
         temp.params.temperature = 0.7;
         CHECK_FALSE(p.ask(temp).cache_hit);
         Request turn = chat(question);
-        turn.messages.insert(turn.messages.begin(), {Message{Role::user, "Hi"}, Message{Role::assistant, "Hello"}});
+        turn.messages.insert(turn.messages.begin(),
+                             {Message{Role::user, "Hi"}, Message{Role::assistant, "Hello"}});
         CHECK_FALSE(p.ask(turn).cache_hit);
         CHECK(p.calls() == 6);
         // The same conversation so far does match by its last question.
@@ -293,8 +297,8 @@ TEST_CASE("semantic: a new embedder never matches old vectors; drop_namespace re
 TEST_CASE("semantic: expired entries stop matching; sweeps drop them and trim indexes",
           "[semantic][ttl][slow]") {
     MemoryStore store;
-    Process<HashingEmbedder, MemoryStore, ttl::Fixed> p(store, HashingEmbedder{},
-                                                        SemanticOptions{.sweep_interval = 0ms}, ttl::Fixed{300ms});
+    Process<HashingEmbedder, MemoryStore, ttl::Fixed> p(
+        store, HashingEmbedder{}, SemanticOptions{.sweep_interval = 0ms}, ttl::Fixed{300ms});
     p.ask(question);
     CHECK(p.ask(same_words).cache_hit);
     const std::string index = p.semantic().index_key("", Xxh3Key<>{}.partition_for(chat(question)));
@@ -317,7 +321,8 @@ TEST_CASE("semantic: index members older than the longest TTL are trimmed by the
           "[semantic][ttl][slow]") {
     MemoryStore store;
     Process<HashingEmbedder, MemoryStore, ttl::Fixed> p(
-        store, HashingEmbedder{}, SemanticOptions{.sweep_interval = 0ms, .clock_skew = 0ms}, ttl::Fixed{200ms});
+        store, HashingEmbedder{}, SemanticOptions{.sweep_interval = 0ms, .clock_skew = 0ms},
+        ttl::Fixed{200ms});
     p.ask(question);
     p.ask(other_question);
     const std::string index = p.semantic().index_key("", Xxh3Key<>{}.partition_for(chat(question)));
@@ -332,7 +337,7 @@ TEST_CASE("semantic: index members older than the longest TTL are trimmed by the
 TEST_CASE("semantic: an expired candidate is dropped and the next one answers", "[semantic][ttl][slow]") {
     MemoryStore store;
     Process<> p(store);
-    p.ask(reordered);                    // lives forever
+    p.ask(reordered); // lives forever
     CallOptions brief;
     brief.ttl = 200ms;
     brief.skip_read = true; // stored even though reordered's entry would answer it
@@ -357,8 +362,8 @@ TEST_CASE("semantic: invalidate removes the entry from the semantic index", "[se
     REQUIRE(invalidated.has_value());
     CHECK(*invalidated);
     CHECK_FALSE(store.get(record)->has_value());
-    auto members = store.index_range(p.semantic().index_key("", partition), std::numeric_limits<std::int64_t>::min(),
-                                     0, 10);
+    auto members = store.index_range(p.semantic().index_key("", partition),
+                                     std::numeric_limits<std::int64_t>::min(), 0, 10);
     REQUIRE(members.has_value());
     CHECK(members->empty());
     CHECK(p.semantic().stats().vectors == 0);
@@ -405,7 +410,8 @@ TEST_CASE("semantic: a corrupted record is ignored and erased", "[semantic][corr
     SECTION("a valid record copied under another record's key") {
         const Request other = chat(other_question);
         writer.ask(other);
-        const std::string other_record = writer.semantic().record_key("", partition, writer.cache.key_for(other));
+        const std::string other_record =
+            writer.semantic().record_key("", partition, writer.cache.key_for(other));
         auto copy = store.get(other_record);
         REQUIRE(copy.has_value());
         REQUIRE(copy->has_value());
@@ -428,7 +434,7 @@ TEST_CASE("semantic: invalid embedder output is an invalid_argument error and no
     const Response r = p.ask(question);
     CHECK_FALSE(r.cache_hit);
     CHECK(p.calls() == 1);
-    CHECK(store.stats().entries == 1); // the exact entry only: no record, no index
+    CHECK(store.stats().entries == 1);        // the exact entry only: no record, no index
     CHECK(p.cache.stats().store_errors == 2); // the lookup's and the write's
     CHECK(p.semantic().stats().invalid_vectors == 2);
     CHECK(p.ask(question).cache_hit); // exact caching is unaffected
@@ -472,7 +478,8 @@ TEST_CASE("semantic: a failing embedder fails open", "[semantic][bad_input]") {
     CHECK(p.ask(reordered).cache_hit); // and the working embedder matches again
 }
 
-TEST_CASE("semantic: the verifier sees candidates nearest first and may pass one over", "[semantic][verifier]") {
+TEST_CASE("semantic: the verifier sees candidates nearest first and may pass one over",
+          "[semantic][verifier]") {
     struct RejectFirst { // rejects the first candidate of each lookup (after clear())
         std::shared_ptr<std::vector<std::string>> asked = std::make_shared<std::vector<std::string>>();
         bool accepts(std::string_view query, std::string_view candidate) {
@@ -482,7 +489,8 @@ TEST_CASE("semantic: the verifier sees candidates nearest first and may pass one
     };
     static_assert(hit_verifier<RejectFirst>);
     RejectFirst v;
-    Process<HashingEmbedder, MemoryStore, ttl::None, RejectFirst> p(MemoryStore{}, HashingEmbedder{}, {}, {}, v);
+    Process<HashingEmbedder, MemoryStore, ttl::None, RejectFirst> p(MemoryStore{}, HashingEmbedder{}, {}, {},
+                                                                    v);
     p.ask(reordered);
     p.ask(question);
     p.ask(other_question); // beyond the threshold: never a candidate
@@ -492,7 +500,8 @@ TEST_CASE("semantic: the verifier sees candidates nearest first and may pass one
     CHECK(r.cache_hit);
     CHECK(r.text == "answer 1 to " + std::string(reordered));
     const std::string q(same_words);
-    CHECK(*v.asked == std::vector<std::string>{q + " | " + std::string(question), q + " | " + std::string(reordered)});
+    CHECK(*v.asked ==
+          std::vector<std::string>{q + " | " + std::string(question), q + " | " + std::string(reordered)});
     CHECK(p.semantic().stats().verifier_rejections == rejected_before + 1);
 }
 
@@ -537,9 +546,9 @@ TEST_CASE("semantic: another cache's writes become visible after sync_interval, 
 TEST_CASE("semantic: a large partition loads in pages", "[semantic][shared]") {
     MemoryStore store;
     Process<> a(store);
-    const std::vector<std::string> topics = {"BM25 ranking", "PageRank", "TF-IDF weighting", "HNSW graphs",
-                                             "product quantization", "Bloom filters", "skip lists",
-                                             "consistent hashing", "LSM trees", "Raft consensus"};
+    const std::vector<std::string> topics = {
+        "BM25 ranking",  "PageRank",   "TF-IDF weighting",   "HNSW graphs", "product quantization",
+        "Bloom filters", "skip lists", "consistent hashing", "LSM trees",   "Raft consensus"};
     for (const std::string& t : topics)
         a.ask("Explain " + t + " in two sentences.");
     Process<> b(store, HashingEmbedder{}, SemanticOptions{.load_batch = 3});
@@ -554,19 +563,21 @@ TEST_CASE("semantic: without ordered indexes the index is process-local", "[sema
     Process<HashingEmbedder, PlainStore> a(store);
     Process<HashingEmbedder, PlainStore> b(store, HashingEmbedder{}, SemanticOptions{.sync_interval = 0ms});
     const Response first = a.ask(question);
-    CHECK(a.ask(same_words).cache_hit);             // its own entries match
-    CHECK(b.ask(question).text == first.text);      // exact entries are shared
-    CHECK_FALSE(b.ask(reordered).cache_hit);        // b cannot list a's vectors
-    CHECK(store.inner.stats().entries == 4);        // two entries, two records
+    CHECK(a.ask(same_words).cache_hit);        // its own entries match
+    CHECK(b.ask(question).text == first.text); // exact entries are shared
+    CHECK_FALSE(b.ask(reordered).cache_hit);   // b cannot list a's vectors
+    CHECK(store.inner.stats().entries == 4);   // two entries, two records
     CHECK(a.semantic().stats().records_written == 1);
 }
 
 TEST_CASE("semantic: options are checked", "[semantic][options]") {
-    CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.max_distance = 2.5f}), std::invalid_argument);
+    CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.max_distance = 2.5f}),
+                    std::invalid_argument);
     CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.max_distance = std::nanf("")}),
                     std::invalid_argument);
     CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.top_k = 0}), std::invalid_argument);
-    CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.sync_interval = -1ms}), std::invalid_argument);
+    CHECK_THROWS_AS(Semantic(HashingEmbedder{}, SemanticOptions{.sync_interval = -1ms}),
+                    std::invalid_argument);
     FaultyEmbedder zero;
     zero.control->dims = 0;
     CHECK_THROWS_AS(Semantic(zero), std::invalid_argument);
@@ -598,7 +609,8 @@ TEST_CASE("semantic: records round-trip and refuse what is not theirs", "[semant
 TEST_CASE("semantic: concurrent lookups and writes across threads", "[semantic][threads]") {
     MemoryStore store;
     Process<> p(store);
-    const std::vector<std::string> base = {"How do I reset my password?", "What is the BM25 ranking algorithm?",
+    const std::vector<std::string> base = {"How do I reset my password?",
+                                           "What is the BM25 ranking algorithm?",
                                            "Explain LSM trees in two sentences."};
     const std::vector<std::vector<std::string>> variants = {
         {"how do i reset my password", "HOW DO I RESET MY PASSWORD?!"},
@@ -610,12 +622,14 @@ TEST_CASE("semantic: concurrent lookups and writes across threads", "[semantic][
         threads.emplace_back([&, t] {
             for (int round = 0; round < 30; ++round) {
                 const std::size_t topic = static_cast<std::size_t>(round + t) % base.size();
-                const std::string& text = round % 3 == 0 ? base[topic] : variants[topic][static_cast<std::size_t>(round) % 2];
+                const std::string& text =
+                    round % 3 == 0 ? base[topic] : variants[topic][static_cast<std::size_t>(round) % 2];
                 auto r = p.cache.invoke(chat(text));
                 // Every answer was given to a text of the asked topic (a hit may be a variant's).
                 const std::size_t to = r ? r->text.find(" to ") : std::string::npos;
                 const std::string answered = to == std::string::npos ? "" : r->text.substr(to + 4);
-                if (answered != base[topic] && answered != variants[topic][0] && answered != variants[topic][1])
+                if (answered != base[topic] && answered != variants[topic][0] &&
+                    answered != variants[topic][1])
                     wrong = true;
             }
         });

@@ -17,7 +17,9 @@ struct NotAnEmbedder {
         return true;
     }
 #else
-    std::vector<float> embed(std::string_view) const { return {1.0f, 0.0f, 0.0f, 0.0f}; }
+    std::vector<float> embed(std::string_view) const {
+        return {1.0f, 0.0f, 0.0f, 0.0f};
+    }
 #endif
 };
 

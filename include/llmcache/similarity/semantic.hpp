@@ -45,7 +45,8 @@
 // it (and the next candidate is tried). Every sweep_interval a lookup or write also sweeps: it
 // drops expired local vectors and partitions left empty, and trims index members older than the
 // longest TTL this policy has seen (the TTL policy's longest(), or any longer per-call TTL;
-// never when some entry may live forever).
+// never when some entry may live forever). A sweep costs one index_trim per partition held
+// locally, paid by the lookup or write that runs it.
 //
 // Bad input. An embedder failure (embed_into false, or an exception) fails open: no match, nothing
 // indexed, the model is still called. A vector that is not finite, all zeros, not unit length, or
@@ -373,10 +374,10 @@ public:
         // Empty partitions go; a lookup recreates (and reloads) one when it is needed again.
         std::unique_lock lock(st.partitions_mutex);
         for (auto it = st.partitions.begin(); it != st.partitions.end();) {
-            Partition& part = *it->second;
-            std::unique_lock part_lock(part.mutex);
-            if (part.entries.empty()) {
-                part.retired = true;
+            const std::shared_ptr<Partition> part = it->second; // outlives the lock below
+            std::unique_lock part_lock(part->mutex);
+            if (part->entries.empty()) {
+                part->retired = true;
                 it = st.partitions.erase(it);
             } else {
                 ++it;
@@ -678,8 +679,9 @@ private:
         std::unique_lock lock(st.partitions_mutex);
         for (auto it = st.partitions.begin(); it != st.partitions.end();) {
             if (std::string_view(it->first).starts_with(prefix)) {
-                std::unique_lock part_lock(it->second->mutex);
-                it->second->retired = true;
+                const std::shared_ptr<Partition> part = it->second; // outlives the lock below
+                std::unique_lock part_lock(part->mutex);
+                part->retired = true;
                 it = st.partitions.erase(it);
             } else {
                 ++it;

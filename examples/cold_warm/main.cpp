@@ -4,11 +4,14 @@
 // cold (no cache), then warm twice through an exact cache. For each pass it prints p50, p95 and
 // total latency, hits, tokens billed and saved, and the cost at published Claude rates.
 //
-// With no API key it runs on SimulatedModel, whose latency is modelled on real chat calls and
-// scaled down so the demo takes seconds; everything simulated is labelled. The store is Redis when
+// By default it runs on SimulatedModel, whose latency is modelled on real chat calls and scaled
+// down so the demo takes seconds; everything simulated is labelled. `--model anthropic` or
+// `--model openai` makes real calls (AnthropicBackend / OpenAIBackend, key from the environment);
+// without a key the demo says so and falls back to the simulated model. The store is Redis when
 // REDIS_URL is set (and llmcache was built with hiredis), the in-memory store otherwise.
 //
-//   cold_warm [--prompts FILE] [--scale X] [--model ID] [--log FILE] [--store memory|redis]
+//   cold_warm [--prompts FILE] [--scale X] [--model simulated|anthropic|openai|ID] [--model-id ID]
+//             [--log FILE] [--store memory|redis]
 #include <llmcache/llmcache.hpp>
 
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -31,6 +35,8 @@ struct Options {
     std::string prompts_path = "examples/cold_warm/prompts.txt";
     double scale = 0.01;
     std::string model = "claude-sonnet-4-5";
+    std::string backend = "simulated"; ///< simulated, anthropic or openai
+    bool model_id_given = false;
     std::string log_path;
     std::string store; ///< "memory", "redis" or empty: Redis when REDIS_URL is set
 };
@@ -38,10 +44,14 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "cold_warm: %s\n"
-                 "usage: cold_warm [--prompts FILE] [--scale X] [--model ID] [--log FILE]\n"
+                 "usage: cold_warm [--prompts FILE] [--scale X] [--model M] [--model-id ID] [--log FILE]\n"
                  "  --prompts FILE  pairs of question<TAB>paraphrase, one per line (default %s)\n"
                  "  --scale X       simulated model latency factor, 0 < X <= 1 (default 0.01)\n"
-                 "  --model ID      model id used for pricing and keys (default claude-sonnet-4-5)\n"
+                 "  --model M       simulated (default), anthropic (real calls, ANTHROPIC_API_KEY) or\n"
+                 "                  openai (real calls, OPENAI_API_KEY and/or OPENAI_BASE_URL); any other\n"
+                 "                  value is a model id for the simulated model, as --model-id\n"
+                 "  --model-id ID   model id sent and priced (default claude-sonnet-4-5; with --model\n"
+                 "                  anthropic: claude-haiku-4-5, with --model openai: gpt-4o-mini)\n"
                  "  --log FILE      write one JSON line per cached call (with cache_hit) to FILE\n"
                  "  --store S       memory or redis (default: redis when REDIS_URL is set)\n",
                  why, Options{}.prompts_path.c_str());
@@ -65,9 +75,18 @@ Options parse(int argc, char** argv) {
             o.scale = std::strtod(v.c_str(), &end);
             if (end == v.c_str() || *end != '\0' || !(o.scale > 0.0 && o.scale <= 1.0))
                 usage("--scale must be a number in (0, 1]");
-        } else if (a == "--model")
+        } else if (a == "--model") {
+            const std::string m = value();
+            if (m == "simulated" || m == "anthropic" || m == "openai") {
+                o.backend = m;
+            } else {
+                o.model = m;
+                o.model_id_given = true;
+            }
+        } else if (a == "--model-id") {
             o.model = value();
-        else if (a == "--log")
+            o.model_id_given = true;
+        } else if (a == "--log")
             o.log_path = value();
         else if (a == "--store") {
             o.store = value();
@@ -118,6 +137,7 @@ struct PassResult {
     std::size_t model_calls = 0;
     std::uint64_t in_billed = 0, out_billed = 0, in_saved = 0, out_saved = 0;
     std::size_t errors = 0;
+    std::string first_error{};
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -159,10 +179,9 @@ void account(PassResult& pass, const llmcache::Response& r) {
 }
 
 /// Runs the three passes (cold, warm, warm) with an exact cache on `store`.
-template <class Store, class LogCall>
-void run_passes(Store store, llmcache::SimulatedModel& model, const Options& opt,
-                const std::vector<std::string>& prompts, LogCall log_call, std::vector<PassResult>& passes,
-                llmcache::CacheStats& stats) {
+template <class Store, class Backend, class LogCall>
+void run_passes(Store store, Backend& model, const Options& opt, const std::vector<std::string>& prompts,
+                LogCall log_call, std::vector<PassResult>& passes, llmcache::CacheStats& stats) {
     // Keys of their own, so that the demo never touches other entries in a shared Redis, and
     // clear_all() below empties exactly the demo's keys.
     llmcache::Cache cache{llmcache::Xxh3Key{llmcache::KeyOptions{"llmcache-demo"}},
@@ -173,7 +192,12 @@ void run_passes(Store store, llmcache::SimulatedModel& model, const Options& opt
                           llmcache::CallbackObserver{log_call}};
     (void)cache.clear_all(); // the first warm pass starts from an empty cache
 
-    auto request_for = [&](const std::string& prompt) { return llmcache::Request::chat(opt.model, prompt); };
+    auto request_for = [&](const std::string& prompt) {
+        llmcache::Request req = llmcache::Request::chat(opt.model, prompt);
+        if (opt.backend != "simulated")
+            req.params.max_tokens = 1024; // bounds the bill; long enough that answers finish
+        return req;
+    };
     {
         PassResult cold{"cold (no cache)", {}, 0, 0, 0, 0, 0, 0, 0};
         for (const std::string& p : prompts) {
@@ -182,8 +206,8 @@ void run_passes(Store store, llmcache::SimulatedModel& model, const Options& opt
             cold.latency_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
             if (r)
                 account(cold, *r);
-            else
-                ++cold.errors;
+            else if (++cold.errors == 1)
+                cold.first_error = r.error().message;
         }
         passes.push_back(std::move(cold));
     }
@@ -195,23 +219,83 @@ void run_passes(Store store, llmcache::SimulatedModel& model, const Options& opt
             pass.latency_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
             if (r)
                 account(pass, *r);
-            else
-                ++pass.errors;
+            else if (++pass.errors == 1)
+                pass.first_error = r.error().message;
         }
         passes.push_back(std::move(pass));
     }
     stats = cache.stats();
 }
 
+/// The model behind the demo: the simulated one, or a real provider chosen with --model.
+struct DemoModel {
+#if LLMCACHE_WITH_CURL
+    std::variant<llmcache::SimulatedModel, llmcache::AnthropicBackend, llmcache::OpenAIBackend> impl;
+#else
+    std::variant<llmcache::SimulatedModel> impl;
+#endif
+    std::string label;         ///< what the output calls it, when it is real
+    std::string fallback_note; ///< why a real model was asked for but not used
+
+    bool simulated() const noexcept {
+        return std::holds_alternative<llmcache::SimulatedModel>(impl);
+    }
+    llmcache::Result<llmcache::Response> complete(const llmcache::Request& req) {
+        return std::visit([&](auto& m) { return m.complete(req); }, impl);
+    }
+};
+
+/// Picks the model for --model: a real backend when its key (or, for OpenAI-compatible servers,
+/// OPENAI_BASE_URL) is in the environment, the simulated model otherwise, with a note saying why.
+DemoModel choose_model(Options& opt, const llmcache::SimulatedModelOptions& sim) {
+    DemoModel m{llmcache::SimulatedModel(sim), {}, {}};
+    if (opt.backend == "simulated")
+        return m;
+#if LLMCACHE_WITH_CURL
+    if (opt.backend == "anthropic") {
+        auto claude = llmcache::AnthropicBackend::from_env();
+        if (!claude.has_api_key()) {
+            m.fallback_note =
+                "--model anthropic: ANTHROPIC_API_KEY is not set, so this run uses the simulated "
+                "model instead";
+            return m;
+        }
+        if (!opt.model_id_given)
+            opt.model = "claude-haiku-4-5";
+        m.label = "Anthropic " + opt.model + " at " + claude.url();
+        m.impl = std::move(claude);
+        return m;
+    }
+    auto gpt = llmcache::OpenAIBackend::from_env();
+    const char* base = std::getenv("OPENAI_BASE_URL");
+    if (!gpt.has_api_key() && (base == nullptr || *base == '\0')) {
+        m.fallback_note = "--model openai: neither OPENAI_API_KEY nor OPENAI_BASE_URL (for a local "
+                          "OpenAI-compatible server) is set, so this run uses the simulated model instead";
+        return m;
+    }
+    if (!opt.model_id_given)
+        opt.model = "gpt-4o-mini";
+    m.label = "OpenAI-compatible " + opt.model + " at " + gpt.url();
+    m.impl = std::move(gpt);
+#else
+    m.fallback_note = "--model " + opt.backend +
+                      ": this build has no HTTP backends (libcurl and simdjson "
+                      "were not found when it was configured), so this run uses the simulated model instead";
+#endif
+    return m;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    const Options opt = parse(argc, argv);
+    Options opt = parse(argc, argv);
     const std::vector<std::string> prompts = load_prompts(opt.prompts_path);
 
     llmcache::SimulatedModelOptions sim_opts;
     sim_opts.time_scale = opt.scale;
-    llmcache::SimulatedModel model(sim_opts);
+    DemoModel model = choose_model(opt, sim_opts);
+    if (!model.fallback_note.empty())
+        std::fprintf(stderr, "cold_warm: %s\n", model.fallback_note.c_str());
 
     std::FILE* log = nullptr;
     if (!opt.log_path.empty() && (log = std::fopen(opt.log_path.c_str(), "w")) == nullptr) {
@@ -270,11 +354,20 @@ int main(int argc, char** argv) {
 
     std::printf("llmcache cold/warm measurement: %zu prompts (%zu questions + %zu paraphrases)\n",
                 prompts.size(), prompts.size() / 2, prompts.size() / 2);
-    std::printf("model : SIMULATED %s (no API key used). Latency modelled on real chat calls\n"
-                "        (median %.1f s, p95 %.1f s) and scaled by %g so the demo takes seconds.\n"
-                "        Cache hits are measured for real and not scaled.\n",
-                opt.model.c_str(), sim_opts.median_latency_ms / 1000, sim_opts.p95_latency_ms / 1000,
-                opt.scale);
+    if (model.simulated()) {
+        std::printf("model : SIMULATED %s (no API key used). Latency modelled on real chat calls\n"
+                    "        (median %.1f s, p95 %.1f s) and scaled by %g so the demo takes seconds.\n"
+                    "        Cache hits are measured for real and not scaled.\n",
+                    opt.model.c_str(), sim_opts.median_latency_ms / 1000, sim_opts.p95_latency_ms / 1000,
+                    opt.scale);
+        if (!model.fallback_note.empty())
+            std::printf("        (%s.)\n", model.fallback_note.c_str());
+    } else {
+        std::printf("model : REAL calls to %s.\n"
+                    "        Every latency below is measured, none scaled; the provider bills the cold pass\n"
+                    "        and the 1st warm pass (answers capped at 1024 tokens).\n",
+                    model.label.c_str());
+    }
     std::printf(
         "cache : exact (XXH3-128 keys) on %s, TTL preset %s (%lld days)\n\n", store_label.c_str(),
         std::string(llmcache::ttl::StaticFaq::name).c_str(),
@@ -304,7 +397,7 @@ int main(int argc, char** argv) {
                     billed, saved, money(dollars(p.in_billed, p.out_billed, sonnet)).c_str(),
                     money(dollars(p.in_billed, p.out_billed, haiku)).c_str());
         if (p.errors > 0)
-            std::printf("%-16s %zu calls failed\n", "", p.errors);
+            std::printf("%-16s %zu calls failed; the first: %s\n", "", p.errors, p.first_error.c_str());
     }
 
     const llmcache::CacheStats& s = stats;
@@ -314,10 +407,14 @@ int main(int argc, char** argv) {
         100.0 * s.hit_rate(), s.dollars_saved, opt.model.c_str(), static_cast<unsigned long long>(s.writes));
     const double cold_p50 = percentile(passes[0].latency_s, 0.5),
                  warm_p50 = percentile(passes[2].latency_s, 0.5);
-    std::printf("p50, cold -> warm 2nd pass: %s -> %s as measured (%s -> %s at the simulated model's\n"
-                "unscaled latency).\n",
-                human(cold_p50).c_str(), human(warm_p50).c_str(), human(cold_p50 / opt.scale).c_str(),
-                human(warm_p50).c_str());
+    if (model.simulated())
+        std::printf("p50, cold -> warm 2nd pass: %s -> %s as measured (%s -> %s at the simulated model's\n"
+                    "unscaled latency).\n",
+                    human(cold_p50).c_str(), human(warm_p50).c_str(), human(cold_p50 / opt.scale).c_str(),
+                    human(warm_p50).c_str());
+    else
+        std::printf("p50, cold -> warm 2nd pass: %s -> %s, both measured.\n", human(cold_p50).c_str(),
+                    human(warm_p50).c_str());
     std::printf("The 1st warm pass starts from an empty cache, so every prompt misses and is stored; its\n"
                 "paraphrases miss too, because an exact cache keys on the exact text. Serving a paraphrase\n"
                 "from its question's entry is the semantic layer's job.\n");

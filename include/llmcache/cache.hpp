@@ -263,6 +263,120 @@ public:
         return options_.cache_empty || !r.text.empty() || !r.tool_calls_json.empty();
     }
 
+    // ---- Streaming -----------------------------------------------------------------------------
+    /// invoke() for callers that show text as it arrives, with one code path for hits and misses:
+    /// `on_delta(std::string_view)` receives the answer's text either way.
+    /// - Hit: the cached text is replayed through on_delta in one piece (after the hit's latency
+    ///   was measured, so stats show the cache's time, not the callback's); cache_hit is true.
+    /// - Miss: backend.stream() hands each delta on as it arrives. The answer is stored only when
+    ///   the stream ended normally (the backend returned a Response) and it is cacheable; an error
+    ///   event, a cut connection or a stream that ended early is an error, and nothing is stored,
+    ///   even though the caller may have seen part of the text.
+    /// - Single-flight as invoke(): a concurrent identical call waits for the leader's stream and
+    ///   then gets the whole text in one piece (it sees no partial text of another call).
+    ///   Cross-process leases (distributed_single_flight) apply as in invoke().
+    /// Statistics, observer records, CallOptions and store-budget rules are invoke()'s. Tool-call-only
+    /// answers have no text, so on_delta is not called for them. on_delta should not throw: the
+    /// HTTP backends turn an exception from it into backend_failed (it cannot cross libcurl).
+    template <class OnDelta>
+    requires streaming_backend<Backend> && std::invocable<OnDelta&, std::string_view> Result<Response>
+    invoke_stream(const Request& req, OnDelta&& on_delta, const CallOptions& opts = {}) {
+        Record rec;
+        const auto start = Clock::now();
+        detail::store_budget::Scope budget(options_.store_budget, start);
+        if (auto bad = validate(req, opts); !bad.empty()) {
+            Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
+            rec.outcome = Outcome::error;
+            notify(req, {}, nullptr, &error.error(), std::nullopt, Clock::now() - start, rec);
+            return error;
+        }
+        const std::string key = key_.key_for(req);
+        auto replayed = [&](Result<Response> r) {
+            if (r && !r->text.empty())
+                on_delta(std::string_view(r->text));
+            return r;
+        };
+        // call_and_store(), with the backend's stream instead of complete().
+        auto stream_and_store = [&]() -> Result<Response> {
+            counters_.add(detail::Counter::backend_calls);
+            const auto started = Clock::now();
+            Result<Response> result = [&] {
+                detail::store_budget::Pause model_time;
+                return backend_.stream(req, on_delta);
+            }();
+            rec.backend_latency = Clock::now() - started;
+            if (!result) {
+                counters_.add(detail::Counter::backend_errors);
+                return result;
+            }
+            result->cache_hit = false;
+            if (opts.skip_write)
+                return result;
+            if (!cacheable(*result)) {
+                counters_.add(detail::Counter::not_cacheable);
+                return result;
+            }
+            (void)write(req, key, *result, opts, rec);
+            return result;
+        };
+
+        const bool read = !(opts.skip_read || opts.force_refresh);
+        if (read) {
+            if (auto hit = read_any(req, key, rec))
+                return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+        } else {
+            if (opts.force_refresh)
+                evict(req, key, rec);
+            counters_.add(detail::Counter::bypasses);
+            rec.outcome = Outcome::bypass;
+        }
+        if (!read || !options_.single_flight)
+            return finish_call(req, key, stream_and_store(), start, rec);
+
+        // single_flight_miss(), streaming.
+        const auto deadline = start + options_.single_flight_wait;
+        for (int round = 0; round < 3; ++round) {
+            auto ticket = flights_.join(key);
+            if (ticket.leader) {
+                LeaderGuard guard{flights_, key, ticket};
+                if (auto hit = read_exact(key, rec)) {
+                    guard.finish(*hit);
+                    return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                }
+                std::optional<std::string> lease;
+                if constexpr (leasing_store<Store>) {
+                    if (options_.distributed_single_flight) {
+                        if (auto hit = await_lease(key, rec, lease)) {
+                            guard.finish(*hit);
+                            return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                        }
+                    }
+                }
+                Result<Response> result = stream_and_store();
+                if constexpr (leasing_store<Store>) {
+                    if (lease && !budget_gone(rec))
+                        (void)store_.release_lease(lease_key(key), *lease);
+                }
+                guard.finish(result);
+                return finish_call(req, key, std::move(result), start, rec);
+            }
+            auto shared = [&] {
+                detail::store_budget::Pause leader_time;
+                return detail::SingleFlight::wait(ticket, deadline);
+            }();
+            if (!shared)
+                break;
+            if (shared->has_value()) {
+                Response resp = **shared;
+                resp.cache_hit = false;
+                return replayed(finish_coalesced(req, key, std::move(resp), start, rec));
+            }
+            if (!shared->error().transient())
+                return finish_call(req, key, std::move(*shared), start, rec);
+        }
+        return finish_call(req, key, stream_and_store(), start, rec);
+    }
+
 private:
     using Clock = std::chrono::steady_clock;
     static constexpr bool observed = detail::observer_enabled<Observer>();

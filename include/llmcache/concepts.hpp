@@ -203,6 +203,24 @@ concept model_backend = requires(B& b, const Request& r) {
     { b.complete(r) } -> std::same_as<Result<Response>>;
 };
 
+namespace detail {
+/// Stands for the callable a caller hands to stream(): it takes each piece of text.
+struct TextDeltaArchetype {
+    void operator()(std::string_view) const noexcept {}
+};
+} // namespace detail
+
+/// A backend that can also stream (Cache::invoke_stream needs one):
+///   b.stream(req, on_delta) -> Result<Response>   calls on_delta(std::string_view) with each
+///                              piece of text as it arrives; returns the whole answer when the
+///                              stream ended normally, or the error
+/// The backend takes any callable (a template parameter); the concept checks one archetype.
+template <class B>
+concept streaming_backend = model_backend<B> &&
+    requires(B& b, const Request& r, detail::TextDeltaArchetype& f) {
+    { b.stream(r, f) } -> std::same_as<Result<Response>>;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Observer: told about every call, after it finished.
 //   o.on_call(record)      noexcept; record is a CallRecord (see observer.hpp)

@@ -37,6 +37,11 @@ class HashingEmbedder;
 class FlatMatcher;
 class MemoryStore;
 class SimulatedModel;
+struct RetryPolicy;
+struct AnthropicOptions;
+class AnthropicBackend; // backend/anthropic.hpp (LLMCACHE_WITH_CURL)
+struct OpenAIOptions;
+class OpenAIBackend; // backend/openai.hpp (LLMCACHE_WITH_CURL)
 struct NullObserver;
 class JsonLinesObserver;
 

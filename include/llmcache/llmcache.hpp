@@ -15,10 +15,12 @@
 #include "fwd.hpp"
 
 #include "backend/callable.hpp"
+#include "backend/retry.hpp"
 #include "backend/simulated.hpp"
 #include "cache.hpp"
 #include "call_record.hpp"
 #include "concepts.hpp"
+#include "detail/sse.hpp"
 #include "embed/embedder.hpp"
 #include "embed/hashing.hpp"
 #include "entry.hpp"
@@ -38,7 +40,12 @@
 #include "similarity/verifier.hpp"
 #include "stats.hpp"
 #include "store/memory.hpp"
+#include "store/tiered.hpp"
 #include "ttl.hpp"
+
+// Standard library only; used by RedisStore and UpstashRestStore (two conditional blocks below),
+// so the single header must carry it outside both.
+#include "detail/redis/lease.hpp"
 
 #if LLMCACHE_WITH_OPENSSL
 #include "key/hmac.hpp"
@@ -48,6 +55,14 @@
 #if LLMCACHE_WITH_HIREDIS
 #include "store/redis.hpp"
 #include "store/redis_cluster.hpp"
+#endif
+
+#if LLMCACHE_WITH_CURL
+#include "backend/anthropic.hpp"
+#include "backend/openai.hpp"
+#include "detail/http/client.hpp"
+#include "embed/openai.hpp"
+#include "store/upstash.hpp"
 #endif
 
 LLMCACHE_BEGIN_NAMESPACE

@@ -116,6 +116,11 @@ class HashingEmbedder;
 class FlatMatcher;
 class MemoryStore;
 class SimulatedModel;
+struct RetryPolicy;
+struct AnthropicOptions;
+class AnthropicBackend; // backend/anthropic.hpp (LLMCACHE_WITH_CURL)
+struct OpenAIOptions;
+class OpenAIBackend; // backend/openai.hpp (LLMCACHE_WITH_CURL)
 struct NullObserver;
 class JsonLinesObserver;
 
@@ -580,6 +585,192 @@ CallableBackend(F) -> CallableBackend<F>;
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/backend/callable.hpp
+// begin of file: llmcache/backend/retry.hpp
+// RetryPolicy: how the HTTP model backends retry a failed call.
+//
+// The defaults copy the official Anthropic and OpenAI SDKs: 2 retries; exponential backoff from
+// 0.5 s doubling up to 8 s; a server's `retry-after-ms` / `retry-after` (seconds or HTTP date) wins
+// over the backoff. Unlike the SDKs, the backoff uses full jitter (a uniform wait between 0 and
+// the exponential bound), so many clients that failed together do not come back together.
+//
+// What is retried is decided by the error (Error::transient(): connection failures, timeouts,
+// 408, 409, 429 rate limits, 5xx, 529), never a quota or spend limit, an authentication failure or
+// a bad request. A retry is never made when its wait would end after the call's deadline, and a
+// server asking for a longer wait than max_retry_after gets its error returned at once, with
+// Error::retry_after set, rather than a retry that would only be refused again.
+
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct RetryPolicy {
+    int max_retries = 2;                               ///< retries after the first attempt
+    std::chrono::milliseconds initial_backoff{500};    ///< bound of the first retry's wait
+    std::chrono::milliseconds max_backoff{8'000};      ///< the bound stops doubling here
+    std::chrono::milliseconds max_retry_after{60'000}; ///< longest server-asked wait we honour
+};
+
+namespace detail {
+
+/// The wait before retry number `retry` (0 for the first retry): uniform in [0, bound) with
+/// bound = min(max_backoff, initial_backoff * 2^retry); `unit` is a random number in [0, 1).
+inline std::chrono::milliseconds backoff_delay(const RetryPolicy& p, int retry, double unit) noexcept {
+    const double initial = static_cast<double>(p.initial_backoff.count());
+    const double bound = std::min(static_cast<double>(p.max_backoff.count()),
+                                  initial * std::ldexp(1.0, std::clamp(retry, 0, 60)));
+    const double u = std::clamp(unit, 0.0, 1.0);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(bound * u));
+}
+
+/// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the form RFC 9110 requires senders
+/// to use in Retry-After.
+inline std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s) noexcept {
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is 29 characters.
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+        s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+        return std::nullopt;
+    auto number = [&](std::size_t pos, std::size_t len, int& out) {
+        const char* first = s.data() + pos;
+        auto [ptr, ec] = std::from_chars(first, first + len, out);
+        return ec == std::errc{} && ptr == first + len;
+    };
+    static constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+    unsigned month = 0;
+    for (unsigned m = 0; m < 12; ++m)
+        if (s.substr(8, 3) == months[m])
+            month = m + 1;
+    if (month == 0 || !number(5, 2, day) || !number(12, 4, year) || !number(17, 2, hour) ||
+        !number(20, 2, minute) || !number(23, 2, second) || hour > 23 || minute > 59 || second > 60)
+        return std::nullopt;
+    const std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{month},
+                                          std::chrono::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok())
+        return std::nullopt;
+    return std::chrono::sys_days{ymd} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
+           std::chrono::seconds{second};
+}
+
+/// A non-negative decimal number ("2", "1.5"); no sign, no exponent.
+inline std::optional<double> parse_decimal(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    if (s.empty() || !((s.front() >= '0' && s.front() <= '9') || s.front() == '.'))
+        return std::nullopt;
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::fixed);
+    if (ec != std::errc{} || ptr != s.data() + s.size() || !std::isfinite(v))
+        return std::nullopt;
+    return v;
+}
+
+/// The wait a server asked for: `retry-after-ms` (milliseconds, OpenAI's) first, then
+/// `retry-after` as seconds or an HTTP date (relative to `now`). Empty when neither parses.
+/// A date in the past is a wait of zero.
+inline std::optional<std::chrono::milliseconds>
+parse_retry_after(std::string_view retry_after_ms, std::string_view retry_after,
+                  std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) noexcept {
+    constexpr double max_ms = 1e12; // ~30 years: anything longer is as good as "never"
+    if (auto ms = parse_decimal(retry_after_ms))
+        return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(std::min(*ms, max_ms))));
+    if (auto seconds = parse_decimal(retry_after))
+        return std::chrono::milliseconds(
+            static_cast<std::int64_t>(std::ceil(std::min(*seconds * 1e3, max_ms))));
+    if (auto date = parse_http_date(retry_after)) {
+        if (*date <= now)
+            return std::chrono::milliseconds{0};
+        return std::chrono::ceil<std::chrono::milliseconds>(*date - now);
+    }
+    return std::nullopt;
+}
+
+/// A uniform random number in [0, 1) from a per-thread generator (jitter needs no quality).
+inline double jitter_unit() noexcept {
+    thread_local std::minstd_rand gen{static_cast<std::minstd_rand::result_type>(
+        std::random_device{}() ^ std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+    return std::generate_canonical<double, 32>(gen) * 0.999999;
+}
+
+/// What one attempt produced, and whether it may be retried (by default: Error::transient()).
+template <class T>
+struct Attempt {
+    Result<T> result;
+    bool retryable = false;
+
+    static Attempt from(Result<T> r) {
+        const bool again = !r && r.error().transient();
+        return Attempt{std::move(r), again};
+    }
+};
+
+/// The real clock and sleep; tests pass their own.
+struct SteadyTime {
+    std::chrono::steady_clock::time_point now() const noexcept { return std::chrono::steady_clock::now(); }
+    void sleep(std::chrono::milliseconds d) const { std::this_thread::sleep_for(d); }
+    double unit() const noexcept { return jitter_unit(); }
+};
+
+/// Adds to a failure's message how many attempts were made and why retrying stopped.
+template <class T>
+Result<T> note_attempts(Result<T> r, int attempts, std::string_view why_stopped = {}) {
+    if (!r && (attempts > 1 || !why_stopped.empty())) {
+        std::string& m = r.error().message;
+        if (attempts > 1)
+            m += " (after " + std::to_string(attempts) + " attempts)";
+        m += why_stopped;
+    }
+    return r;
+}
+
+/// Calls `attempt(std::chrono::milliseconds time_left) -> Attempt<T>` until it succeeds, fails in
+/// a way that is not retryable, has been retried `policy.max_retries` times, or the next wait
+/// would end at or after `deadline`. `time` provides now(), sleep(ms) and unit() (see SteadyTime).
+/// The last error is returned; when retries were made its message says how many attempts.
+template <class T, class AttemptFn, class Time = SteadyTime>
+Result<T> run_with_retries(const RetryPolicy& policy, std::chrono::steady_clock::time_point deadline,
+                           AttemptFn&& attempt, Time&& time = {}) {
+    for (int n = 0;; ++n) {
+        const auto now = time.now();
+        if (now >= deadline)
+            return fail(ErrorCode::backend_timeout,
+                        n == 0 ? std::string("the call's deadline passed before it was made")
+                               : "the call's deadline passed after " + std::to_string(n) + " attempts");
+        Attempt<T> a = attempt(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        if (a.result || !a.retryable || n >= policy.max_retries)
+            return note_attempts(std::move(a.result), n + 1);
+        const Error& e = a.result.error();
+        std::chrono::milliseconds wait;
+        if (e.retry_after) {
+            if (*e.retry_after > policy.max_retry_after)
+                return note_attempts(std::move(a.result), n + 1,
+                                     "; retry-after exceeds RetryPolicy::max_retry_after");
+            wait = *e.retry_after;
+        } else {
+            wait = backoff_delay(policy, n, time.unit());
+        }
+        if (time.now() + wait >= deadline)
+            return note_attempts(std::move(a.result), n + 1, "; no retry: the wait would pass the deadline");
+        time.sleep(wait);
+    }
+}
+
+} // namespace detail
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/retry.hpp
 // begin of file: llmcache/backend/simulated.hpp
 // SimulatedModel: an offline stand-in for a chat model, for demos, tests and benchmarks.
 //
@@ -614,9 +805,11 @@ LLMCACHE_END_NAMESPACE
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -685,6 +878,24 @@ public:
         }
         if (reason == StopReason::end_turn)
             r.text.push_back('.');
+        return r;
+    }
+
+    /// complete(), then the text handed to `on_delta` word by word (each piece a space and a
+    /// word), so demos and tests can stream without a network. Fits streaming_backend.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta) {
+        auto r = complete(req);
+        if (!r)
+            return r;
+        std::string_view rest = r->text;
+        while (!rest.empty()) {
+            const std::size_t next = rest.find(' ', 1);
+            const std::size_t n = next == std::string_view::npos ? rest.size() : next;
+            on_delta(rest.substr(0, n));
+            rest.remove_prefix(n);
+        }
         return r;
     }
 
@@ -1012,6 +1223,24 @@ concept similarity_policy = requires {
 template <class B>
 concept model_backend = requires(B& b, const Request& r) {
     { b.complete(r) } -> std::same_as<Result<Response>>;
+};
+
+namespace detail {
+/// Stands for the callable a caller hands to stream(): it takes each piece of text.
+struct TextDeltaArchetype {
+    void operator()(std::string_view) const noexcept {}
+};
+} // namespace detail
+
+/// A backend that can also stream (Cache::invoke_stream needs one):
+///   b.stream(req, on_delta) -> Result<Response>   calls on_delta(std::string_view) with each
+///                              piece of text as it arrives; returns the whole answer when the
+///                              stream ended normally, or the error
+/// The backend takes any callable (a template parameter); the concept checks one archetype.
+template <class B>
+concept streaming_backend = model_backend<B> &&
+    requires(B& b, const Request& r, detail::TextDeltaArchetype& f) {
+    { b.stream(r, f) } -> std::same_as<Result<Response>>;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1547,13 +1776,26 @@ LLMCACHE_END_NAMESPACE
 // JsonLinesObserver (one JSON object per call, with "cache_hit", to a FILE*).
 
 // begin of file: llmcache/detail/json_write.hpp
-// Writing JSON strings with every character escaped correctly, for llmcache's own log lines.
-// (Parsing JSON is simdjson's job; this only writes.)
+// Writing JSON: strings with every character escaped correctly (llmcache's log lines), and a small
+// JsonWriter for request bodies (the HTTP backends, the embeddings client, UpstashRestStore).
+// (Parsing JSON is simdjson's job, see json_read.hpp; this only writes.)
+//
+// Strings: `"` and `\` are escaped, control characters (U+0000..U+001F, and DEL) are written as
+// \n, \t, ... or \u00XX, so an embedded NUL survives as \u0000. Bytes that are not valid UTF-8
+// (stray continuation bytes, overlong forms, surrogates, truncated sequences) are replaced by
+// U+FFFD, one per invalid byte, deliberately: JSON text must be UTF-8, and a server either
+// rejects invalid bytes or replaces them itself; replacing them here makes the result the same
+// everywhere. Callers for whom a replacement would change meaning (cache keys) check
+// is_valid_utf8() first and refuse the input instead.
 
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail {
@@ -1596,8 +1838,22 @@ inline std::size_t utf8_sequence_length(std::string_view s) noexcept {
 /// UTF-8 are replaced by U+FFFD, deliberately, because JSON text must be UTF-8.
 inline void append_json_string(std::string& out, std::string_view s) {
     constexpr char hex[] = "0123456789abcdef";
+    out.reserve(out.size() + s.size() + 2);
     out.push_back('"');
     while (!s.empty()) {
+        // Copy a run of characters that need no escaping in one append (most of any prose).
+        std::size_t plain = 0;
+        while (plain < s.size()) {
+            const auto p = static_cast<unsigned char>(s[plain]);
+            if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\')
+                break;
+            ++plain;
+        }
+        if (plain > 0) {
+            out.append(s.data(), plain);
+            s.remove_prefix(plain);
+            continue;
+        }
         const auto c = static_cast<unsigned char>(s[0]);
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence_length(s);
@@ -1645,6 +1901,121 @@ inline void append_json_string(std::string& out, std::string_view s) {
     }
     out.push_back('"');
 }
+
+/// True when every byte of `s` belongs to a valid UTF-8 sequence.
+inline bool is_valid_utf8(std::string_view s) noexcept {
+    while (!s.empty()) {
+        const std::size_t n = utf8_sequence_length(s);
+        if (n == 0)
+            return false;
+        s.remove_prefix(n);
+    }
+    return true;
+}
+
+/// Appends a JSON number: integers exactly, doubles in the shortest form that reads back to the
+/// same value. NaN and infinities have no JSON form and are written as null.
+template <class T>
+requires std::is_arithmetic_v<T> &&(!std::is_same_v<T, bool>)void append_json_number(std::string& out, T v) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (!std::isfinite(v)) {
+            out.append("null");
+            return;
+        }
+    }
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+/// Writes one JSON value into a string, with the commas and colons in the right places:
+///
+///     JsonWriter w;
+///     w.begin_object().key("model").value("m").key("input").begin_array();
+///     for (auto t : texts) w.value(t);
+///     w.end_array().key("dimensions").value(256).end_object();
+///     std::string body = std::move(w).str();
+///
+/// It does not check the nesting (a key outside an object is the caller's bug); it never emits
+/// invalid text for any string content.
+class JsonWriter {
+public:
+    JsonWriter& begin_object() { return open('{'); }
+    JsonWriter& end_object() { return close('}'); }
+    JsonWriter& begin_array() { return open('['); }
+    JsonWriter& end_array() { return close(']'); }
+
+    JsonWriter& key(std::string_view k) {
+        comma();
+        append_json_string(out_, k);
+        out_.push_back(':');
+        after_key_ = true;
+        return *this;
+    }
+    JsonWriter& value(std::string_view s) {
+        comma();
+        append_json_string(out_, s);
+        return *this;
+    }
+    JsonWriter& value(const char* s) { return value(std::string_view(s)); }
+    JsonWriter& value(const std::string& s) { return value(std::string_view(s)); }
+    JsonWriter& value(bool b) {
+        comma();
+        out_.append(b ? "true" : "false");
+        return *this;
+    }
+    template <class T>
+    requires std::is_arithmetic_v<T> &&(!std::is_same_v<T, bool>)JsonWriter& value(T v) {
+        comma();
+        append_json_number(out_, v);
+        return *this;
+    }
+    JsonWriter& null() {
+        comma();
+        out_.append("null");
+        return *this;
+    }
+    /// Inserts already-serialised JSON (the caller vouches for it).
+    JsonWriter& raw(std::string_view json) {
+        comma();
+        out_.append(json);
+        return *this;
+    }
+
+    const std::string& view() const& noexcept { return out_; }
+    std::string str() && noexcept { return std::move(out_); }
+    void reserve(std::size_t n) { out_.reserve(n); }
+
+private:
+    JsonWriter& open(char c) {
+        comma();
+        out_.push_back(c);
+        first_.push_back(true);
+        return *this;
+    }
+    JsonWriter& close(char c) {
+        out_.push_back(c);
+        if (!first_.empty())
+            first_.pop_back();
+        return *this;
+    }
+    void comma() {
+        if (after_key_) { // the value of a key: no comma
+            after_key_ = false;
+            return;
+        }
+        if (first_.empty())
+            return;
+        if (first_.back())
+            first_.back() = false;
+        else
+            out_.push_back(',');
+    }
+
+    std::string out_;
+    std::vector<bool> first_; ///< per open container: nothing written in it yet
+    bool after_key_ = false;
+};
 
 } // namespace detail
 LLMCACHE_END_NAMESPACE
@@ -2436,6 +2807,120 @@ public:
         return options_.cache_empty || !r.text.empty() || !r.tool_calls_json.empty();
     }
 
+    // ---- Streaming -----------------------------------------------------------------------------
+    /// invoke() for callers that show text as it arrives, with one code path for hits and misses:
+    /// `on_delta(std::string_view)` receives the answer's text either way.
+    /// - Hit: the cached text is replayed through on_delta in one piece (after the hit's latency
+    ///   was measured, so stats show the cache's time, not the callback's); cache_hit is true.
+    /// - Miss: backend.stream() hands each delta on as it arrives. The answer is stored only when
+    ///   the stream ended normally (the backend returned a Response) and it is cacheable; an error
+    ///   event, a cut connection or a stream that ended early is an error, and nothing is stored,
+    ///   even though the caller may have seen part of the text.
+    /// - Single-flight as invoke(): a concurrent identical call waits for the leader's stream and
+    ///   then gets the whole text in one piece (it sees no partial text of another call).
+    ///   Cross-process leases (distributed_single_flight) apply as in invoke().
+    /// Statistics, observer records, CallOptions and store-budget rules are invoke()'s. Tool-call-only
+    /// answers have no text, so on_delta is not called for them. on_delta should not throw: the
+    /// HTTP backends turn an exception from it into backend_failed (it cannot cross libcurl).
+    template <class OnDelta>
+    requires streaming_backend<Backend> && std::invocable<OnDelta&, std::string_view> Result<Response>
+    invoke_stream(const Request& req, OnDelta&& on_delta, const CallOptions& opts = {}) {
+        Record rec;
+        const auto start = Clock::now();
+        detail::store_budget::Scope budget(options_.store_budget, start);
+        if (auto bad = validate(req, opts); !bad.empty()) {
+            Result<Response> error = fail(ErrorCode::invalid_argument, std::move(bad));
+            rec.outcome = Outcome::error;
+            notify(req, {}, nullptr, &error.error(), std::nullopt, Clock::now() - start, rec);
+            return error;
+        }
+        const std::string key = key_.key_for(req);
+        auto replayed = [&](Result<Response> r) {
+            if (r && !r->text.empty())
+                on_delta(std::string_view(r->text));
+            return r;
+        };
+        // call_and_store(), with the backend's stream instead of complete().
+        auto stream_and_store = [&]() -> Result<Response> {
+            counters_.add(detail::Counter::backend_calls);
+            const auto started = Clock::now();
+            Result<Response> result = [&] {
+                detail::store_budget::Pause model_time;
+                return backend_.stream(req, on_delta);
+            }();
+            rec.backend_latency = Clock::now() - started;
+            if (!result) {
+                counters_.add(detail::Counter::backend_errors);
+                return result;
+            }
+            result->cache_hit = false;
+            if (opts.skip_write)
+                return result;
+            if (!cacheable(*result)) {
+                counters_.add(detail::Counter::not_cacheable);
+                return result;
+            }
+            (void)write(req, key, *result, opts, rec);
+            return result;
+        };
+
+        const bool read = !(opts.skip_read || opts.force_refresh);
+        if (read) {
+            if (auto hit = read_any(req, key, rec))
+                return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+        } else {
+            if (opts.force_refresh)
+                evict(req, key, rec);
+            counters_.add(detail::Counter::bypasses);
+            rec.outcome = Outcome::bypass;
+        }
+        if (!read || !options_.single_flight)
+            return finish_call(req, key, stream_and_store(), start, rec);
+
+        // single_flight_miss(), streaming.
+        const auto deadline = start + options_.single_flight_wait;
+        for (int round = 0; round < 3; ++round) {
+            auto ticket = flights_.join(key);
+            if (ticket.leader) {
+                LeaderGuard guard{flights_, key, ticket};
+                if (auto hit = read_exact(key, rec)) {
+                    guard.finish(*hit);
+                    return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                }
+                std::optional<std::string> lease;
+                if constexpr (leasing_store<Store>) {
+                    if (options_.distributed_single_flight) {
+                        if (auto hit = await_lease(key, rec, lease)) {
+                            guard.finish(*hit);
+                            return replayed(finish_hit(req, key, std::move(*hit), start, rec));
+                        }
+                    }
+                }
+                Result<Response> result = stream_and_store();
+                if constexpr (leasing_store<Store>) {
+                    if (lease && !budget_gone(rec))
+                        (void)store_.release_lease(lease_key(key), *lease);
+                }
+                guard.finish(result);
+                return finish_call(req, key, std::move(result), start, rec);
+            }
+            auto shared = [&] {
+                detail::store_budget::Pause leader_time;
+                return detail::SingleFlight::wait(ticket, deadline);
+            }();
+            if (!shared)
+                break;
+            if (shared->has_value()) {
+                Response resp = **shared;
+                resp.cache_hit = false;
+                return replayed(finish_coalesced(req, key, std::move(resp), start, rec));
+            }
+            if (!shared->error().transient())
+                return finish_call(req, key, std::move(*shared), start, rec);
+        }
+        return finish_call(req, key, stream_and_store(), start, rec);
+    }
+
 private:
     using Clock = std::chrono::steady_clock;
     static constexpr bool observed = detail::observer_enabled<Observer>();
@@ -2877,6 +3362,142 @@ Cache(Key, Store, Similarity, Ttl, Backend, Observer, CacheOptions)
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/cache.hpp
+// begin of file: llmcache/detail/sse.hpp
+// Server-sent events (text/event-stream): bytes in, whole events out.
+//
+// Follows the WHATWG event-stream grammar: lines end with CRLF, LF or CR (a CRLF split across two
+// chunks is one line end); a line starting with ':' is a comment; "field: value" loses one space
+// after the colon; `data` lines of one event are joined with '\n'; a blank line ends the event, and
+// an event without data is not dispatched; a UTF-8 byte-order mark at the very start is skipped.
+// Chunks may split the stream anywhere, even inside a CRLF or a multi-byte character. Bytes after
+// the last blank line belong to an unfinished event, which the stream's end discards (the
+// `pending()` check tells a caller that the stream was cut inside an event).
+
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail {
+
+/// One dispatched event. The views stay valid until the next feed().
+struct SseEvent {
+    std::string_view type; ///< the `event:` field; "message" when the event had none
+    std::string_view data; ///< `data:` lines joined with '\n'
+    std::string_view id;   ///< the last `id:` seen in the stream (it persists across events)
+};
+
+class SseParser {
+public:
+    /// Parses `chunk` and calls `on_event(const SseEvent&) -> bool` for each complete event;
+    /// returning false stops parsing (feed then returns false too, and the parser should be
+    /// dropped). Returns true when every complete event was handed over.
+    template <class OnEvent>
+    bool feed(std::string_view chunk, OnEvent&& on_event) {
+        if (!seen_start_) {
+            // The byte-order mark may itself arrive split over chunks.
+            static constexpr std::string_view bom = "\xEF\xBB\xBF";
+            while (bom_matched_ < bom.size() && !chunk.empty() && chunk.front() == bom[bom_matched_]) {
+                ++bom_matched_;
+                chunk.remove_prefix(1);
+            }
+            if (chunk.empty() && bom_matched_ < bom.size())
+                return true; // still could be a BOM
+            if (bom_matched_ > 0 && bom_matched_ < bom.size())
+                line_.append(bom.substr(0, bom_matched_)); // not a BOM after all: ordinary bytes
+            seen_start_ = true;
+        }
+        while (!chunk.empty()) {
+            if (after_cr_) {
+                after_cr_ = false;
+                if (chunk.front() == '\n') { // the LF of a CRLF split across chunks
+                    chunk.remove_prefix(1);
+                    continue;
+                }
+            }
+            const std::size_t end = chunk.find_first_of("\r\n");
+            if (end == std::string_view::npos) {
+                line_.append(chunk);
+                return true;
+            }
+            after_cr_ = chunk[end] == '\r';
+            std::string_view line = chunk.substr(0, end);
+            if (!line_.empty()) {
+                line_.append(line);
+                line = line_;
+            }
+            chunk.remove_prefix(end + 1);
+            if (after_cr_ && !chunk.empty() && chunk.front() == '\n') {
+                chunk.remove_prefix(1);
+                after_cr_ = false;
+            }
+            const bool go_on = process_line(line, on_event);
+            line_.clear();
+            if (!go_on)
+                return false;
+        }
+        return true;
+    }
+
+    /// True when bytes of an event that was not finished by a blank line are buffered: a stream
+    /// that ends now was cut inside an event.
+    bool pending() const noexcept { return !line_.empty() || has_data_ || !type_.empty(); }
+
+private:
+    template <class OnEvent>
+    bool process_line(std::string_view line, OnEvent& on_event) {
+        if (line.empty())
+            return dispatch(on_event);
+        if (line.front() == ':')
+            return true; // comment (servers send them as keep-alives)
+        std::string_view field = line, value;
+        if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+            field = line.substr(0, colon);
+            value = line.substr(colon + 1);
+            if (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+        }
+        if (field == "data") {
+            if (has_data_)
+                data_.push_back('\n');
+            data_.append(value);
+            has_data_ = true;
+        } else if (field == "event") {
+            type_.assign(value);
+        } else if (field == "id") {
+            if (value.find('\0') == std::string_view::npos)
+                id_.assign(value);
+        } // `retry` and unknown fields: ignored (we never reconnect by ourselves)
+        return true;
+    }
+
+    template <class OnEvent>
+    bool dispatch(OnEvent& on_event) {
+        bool go_on = true;
+        if (has_data_) {
+            SseEvent ev{type_.empty() ? std::string_view("message") : std::string_view(type_), data_, id_};
+            go_on = static_cast<bool>(on_event(static_cast<const SseEvent&>(ev)));
+        }
+        data_.clear();
+        type_.clear();
+        has_data_ = false;
+        return go_on;
+    }
+
+    std::string line_; ///< a line split across chunks
+    std::string data_;
+    std::string type_;
+    std::string id_;
+    bool has_data_ = false;
+    bool after_cr_ = false;
+    bool seen_start_ = false;
+    std::size_t bom_matched_ = 0;
+};
+
+} // namespace detail
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/sse.hpp
 // begin of file: llmcache/embed/embedder.hpp
 // The embedder concept: what the Semantic similarity policy needs from a text-to-vector model.
 //
@@ -5697,6 +6318,369 @@ private:
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/store/memory.hpp
+// begin of file: llmcache/store/tiered.hpp
+// TieredStore<L1, L2>: a small fast store (L1, usually MemoryStore) in front of a shared one (L2,
+// usually RedisStore), as one store policy.
+//
+// Requires: nothing beyond its two stores.
+//
+//     using Tiered = llmcache::TieredStore<llmcache::MemoryStore, llmcache::RedisStore>;
+//     Tiered store(llmcache::MemoryStore({.max_entries = 10'000}), llmcache::RedisStore(),
+//                  {.l1_ttl = std::chrono::seconds(30)});
+//
+// L2 is the truth, shared by every process; L1 is this process's short-lived copy of it:
+//   get            L1; on a miss (or an L1 error) L2, and an L2 hit is copied into L1 for l1_ttl.
+//                  An L1 hit never touches L2.
+//   put            L2, then L1 with min(ttl, l1_ttl). Returns L2's result. When L2 fails the value
+//                  still goes into L1 (so this process keeps answering while L2 is down), unless
+//                  L2 refused the arguments (invalid_argument); the Cache still sees the failure.
+//                  When L1 cannot take the value, any older L1 copy of the key is erased.
+//   erase          L2, then L1 (always, even when L2 failed). Returns L2's error, else whether
+//                  either removed something.
+//   clear_prefix   L2, then L1 (always). Returns L2's result (L1 holds copies, not extra keys).
+//   get_and_touch  (when L2 is a touching_store) L1 as for get (an L1 copy is never touched, so it
+//                  never outlives l1_ttl); on an L1 miss, L2's get_and_touch restarts the shared
+//                  TTL and the value is copied into L1 for min(ttl, l1_ttl).
+//   get_many / put_many   (when L2 has them) the same rules, batched on L2.
+//   index_* / acquire_lease / release_lease   (when L2 has them) L2 only: indexes and leases are
+//                  shared state, and a per-process copy of them would only go stale.
+//   in_process     true only when both stores are in-process; max_ttl the smaller of the two
+//                  stores' max_ttl (absent when neither declares one).
+//
+// Staleness bound: an L1 copy lives at most l1_ttl, so another process's write, erase or
+// invalidate reaches this process within l1_ttl (a plain GET does not say how long an L2 entry
+// has left, so a copy taken from L2 can also outlive the entry's own TTL by up to l1_ttl). This
+// holds for copies raced in by concurrent gets too. With a sliding TTL the shared TTL is restarted
+// on L1 misses only, i.e. at least once per l1_ttl while the key is hot here: an entry can expire
+// in L2 up to l1_ttl early. Keep l1_ttl well below your TTLs; l1_ttl is the price of each hit
+// that L1 spares L2.
+//
+// Copies share their stores when the stores are handles (MemoryStore and RedisStore are).
+// No virtual dispatch: each optional member exists only when the stores allow it, so TieredStore
+// satisfies exactly the optional concepts (touching_store, batch_get_store, ...) its parts do.
+
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct TieredStoreOptions {
+    /// The longest an L1 copy lives: the staleness bound (see above). Must be positive.
+    std::chrono::milliseconds l1_ttl{60'000};
+};
+
+namespace detail {
+template <class S>
+concept store_with_max_ttl = requires {
+    { S::max_ttl } -> std::convertible_to<std::chrono::milliseconds>;
+};
+
+/// max_ttl of a TieredStore: present when either store has one, the smaller when both do.
+template <class L1, class L2>
+struct TieredMaxTtl {};
+template <class L1, class L2>
+requires(store_with_max_ttl<L1> || store_with_max_ttl<L2>) struct TieredMaxTtl<L1, L2> {
+    static constexpr std::chrono::milliseconds max_ttl = [] {
+        if constexpr (store_with_max_ttl<L1> && store_with_max_ttl<L2>)
+            return std::min<std::chrono::milliseconds>(L1::max_ttl, L2::max_ttl);
+        else if constexpr (store_with_max_ttl<L1>)
+            return std::chrono::milliseconds(L1::max_ttl);
+        else
+            return std::chrono::milliseconds(L2::max_ttl);
+    }();
+};
+} // namespace detail
+
+template <store_policy L1, store_policy L2>
+class TieredStore : public detail::TieredMaxTtl<L1, L2> {
+public:
+    static constexpr bool in_process = in_process_store<L1> && in_process_store<L2>;
+
+    /// Throws std::invalid_argument when l1_ttl is not positive or exceeds L1's max_ttl.
+    TieredStore(L1 l1, L2 l2, TieredStoreOptions opts = {})
+        : l1_(std::move(l1)), l2_(std::move(l2)), opts_(opts) {
+        if (opts_.l1_ttl.count() <= 0)
+            detail::invalid_argument("llmcache: TieredStoreOptions::l1_ttl must be positive");
+        if constexpr (detail::store_with_max_ttl<L1>)
+            if (opts_.l1_ttl > std::chrono::milliseconds(L1::max_ttl))
+                detail::invalid_argument(
+                    "llmcache: TieredStoreOptions::l1_ttl exceeds the L1 store's max_ttl");
+    }
+    TieredStore() requires std::default_initializable<L1> && std::default_initializable<L2>
+        : TieredStore(L1{}, L2{}) {}
+
+    // --- StorePolicy ------------------------------------------------------------------------
+    StoreValue get(std::string_view key) noexcept {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get(key);
+        if (v && *v)
+            fill(key, **v, std::nullopt);
+        return v;
+    }
+
+    Result<void> put(std::string_view key, std::string_view value,
+                     std::optional<std::chrono::milliseconds> ttl) noexcept {
+        Result<void> r = l2_.put(key, value, ttl);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            fill(key, value, ttl);
+        return r;
+    }
+
+    Result<bool> erase(std::string_view key) noexcept {
+        Result<bool> r = l2_.erase(key);
+        Result<bool> local = l1_.erase(key);
+        if (!r)
+            return r;
+        return *r || (local && *local);
+    }
+
+    Result<std::size_t> clear_prefix(std::string_view prefix) noexcept {
+        Result<std::size_t> r = l2_.clear_prefix(prefix);
+        (void)l1_.clear_prefix(prefix);
+        return r;
+    }
+
+    // --- optional members, present when L2 has them -----------------------------------------
+    /// L1 first (not touched); on a miss L2's get_and_touch, copied into L1 for min(ttl, l1_ttl).
+    StoreValue
+    get_and_touch(std::string_view key,
+                  std::optional<std::chrono::milliseconds> ttl) noexcept requires touching_store<L2> {
+        if (auto hit = l1_hit(key))
+            return std::move(*hit);
+        StoreValue v = l2_.get_and_touch(key, ttl);
+        if (v && *v)
+            fill(key, **v, ttl);
+        return v;
+    }
+
+    /// L1 for every key, then one L2 batch for the misses; L2 hits are copied into L1.
+    std::vector<StoreValue>
+    get_many(std::span<const std::string_view> keys) noexcept requires batch_get_store<L2> {
+        std::vector<StoreValue> out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            out.reserve(keys.size());
+            std::vector<std::string_view> missed;
+            std::vector<std::size_t> where;
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                if (auto hit = l1_hit(keys[i])) {
+                    out.push_back(std::move(*hit));
+                } else {
+                    out.emplace_back(std::optional<std::string>{});
+                    missed.push_back(keys[i]);
+                    where.push_back(i);
+                }
+            }
+            if (missed.empty())
+                return out;
+            std::vector<StoreValue> fetched = l2_.get_many(std::span<const std::string_view>(missed));
+            if (fetched.size() != missed.size()) {
+                out.clear(); // L2 could not answer per key: a miss for everyone, as L2 itself does
+                return out;
+            }
+            for (std::size_t j = 0; j < missed.size(); ++j) {
+                if (fetched[j] && *fetched[j])
+                    fill(missed[j], **fetched[j], std::nullopt);
+                out[where[j]] = std::move(fetched[j]);
+            }
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            out.clear();
+            return out;
+        }
+#endif
+    }
+
+    /// One L2 batch, then each item into L1 (by the rules of put). Returns L2's result.
+    Result<std::size_t> put_many(std::span<const StoreItem> items) noexcept requires batch_put_store<L2> {
+        Result<std::size_t> r = l2_.put_many(items);
+        if (r || r.error().code != ErrorCode::invalid_argument)
+            for (const StoreItem& item : items)
+                fill(item.key, item.value, item.ttl);
+        return r;
+    }
+
+    Result<void> index_add(std::string_view index, std::string_view member,
+                           std::int64_t score) noexcept requires indexing_store<L2> {
+        return l2_.index_add(index, member, score);
+    }
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset,
+                                                 std::size_t count) noexcept requires indexing_store<L2> {
+        return l2_.index_range(index, min_score, offset, count);
+    }
+    Result<std::size_t>
+    index_remove(std::string_view index,
+                 std::span<const std::string_view> members) noexcept requires indexing_store<L2> {
+        return l2_.index_remove(index, members);
+    }
+    Result<std::size_t> index_trim(std::string_view index,
+                                   std::int64_t max_score) noexcept requires indexing_store<L2> {
+        return l2_.index_trim(index, max_score);
+    }
+
+    Result<std::optional<std::string>>
+    acquire_lease(std::string_view key, std::chrono::milliseconds ttl) noexcept requires leasing_store<L2> {
+        return l2_.acquire_lease(key, ttl);
+    }
+    Result<void> release_lease(std::string_view key,
+                               std::string_view token) noexcept requires leasing_store<L2> {
+        return l2_.release_lease(key, token);
+    }
+
+    // --- access -----------------------------------------------------------------------------
+    L1& l1() noexcept {
+        return l1_;
+    }
+    L2& l2() noexcept {
+        return l2_;
+    }
+    const L1& l1() const noexcept {
+        return l1_;
+    }
+    const L2& l2() const noexcept {
+        return l2_;
+    }
+    const TieredStoreOptions& options() const noexcept {
+        return opts_;
+    }
+
+private:
+    /// The L1 value of `key`, if L1 has it. An L1 error is a miss: L2 answers instead.
+    std::optional<StoreValue> l1_hit(std::string_view key) noexcept {
+        StoreValue v = l1_.get(key);
+        if (v && *v)
+            return std::optional<StoreValue>(std::move(v));
+        return std::nullopt;
+    }
+
+    /// Copies a value into L1 for min(ttl, l1_ttl). When L1 refuses it, an older copy must not
+    /// stay behind, so the key is erased from L1.
+    void fill(std::string_view key, std::string_view value,
+              std::optional<std::chrono::milliseconds> ttl) noexcept {
+        const std::chrono::milliseconds life = ttl ? std::min(*ttl, opts_.l1_ttl) : opts_.l1_ttl;
+        if (life.count() <= 0 || !l1_.put(key, value, life))
+            (void)l1_.erase(key);
+    }
+
+    L1 l1_;
+    L2 l2_;
+    TieredStoreOptions opts_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/store/tiered.hpp
+
+// Standard library only; used by RedisStore and UpstashRestStore (two conditional blocks below),
+// so the single header must carry it outside both.
+// begin of file: llmcache/detail/redis/lease.hpp
+// Leases for cross-process single-flight on Redis (RedisStore, RedisClusterStore):
+//   acquire: SET <key> <token> NX PX <ms>   (OK: ours; nil: someone else holds it)
+//   release: EVAL <compare-and-delete script> 1 <key> <token>   (deletes only our own lease)
+// The token is 128 random bits as 32 hex digits, from a per-thread generator seeded once from
+// std::random_device (the kernel's entropy), the clock and the thread's identity (xoshiro256**).
+
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string_view>
+#include <thread>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+/// Deletes KEYS[1] only while it still holds ARGV[1] (our token): a lease that expired and was
+/// taken by another process is left alone.
+inline constexpr std::string_view release_lease_script =
+    "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
+
+/// A lease token: 32 lowercase hex digits (128 random bits).
+struct LeaseToken {
+    std::array<char, 32> digits{};
+    std::string_view view() const noexcept { return {digits.data(), digits.size()}; }
+};
+
+/// xoshiro256** (Blackman and Vigna): small, fast, 256 bits of state; no allocation.
+struct LeaseGenerator {
+    std::array<std::uint64_t, 4> s{};
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+    std::uint64_t operator()() noexcept {
+        const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
+        const std::uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+    }
+};
+
+inline LeaseGenerator seeded_lease_generator() noexcept {
+    std::array<std::uint64_t, 4> words{};
+#if LLMCACHE_HAS_EXCEPTIONS
+    try {
+#endif
+        std::random_device rd;
+        for (std::uint64_t& w : words)
+            w = (std::uint64_t{rd()} << 32) | rd();
+#if LLMCACHE_HAS_EXCEPTIONS
+    } catch (...) {
+        // No entropy source: the clock, the thread and an address below still differ per holder.
+    }
+#endif
+    const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto wall = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    const auto tid = static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&words));
+    // splitmix64 over the mixed words fills the state (never all zero).
+    std::uint64_t x = now ^ (wall * 0x9E3779B97F4A7C15ULL) ^ (tid << 1) ^ (addr << 7);
+    LeaseGenerator g;
+    for (std::size_t i = 0; i < 4; ++i) {
+        x += 0x9E3779B97F4A7C15ULL;
+        std::uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        g.s[i] = (z ^ (z >> 31)) ^ words[i];
+    }
+    if ((g.s[0] | g.s[1] | g.s[2] | g.s[3]) == 0)
+        g.s[0] = 1;
+    return g;
+}
+
+/// A fresh random token (per-thread generator; no locking).
+inline LeaseToken new_lease_token() noexcept {
+    thread_local LeaseGenerator gen = seeded_lease_generator();
+    static constexpr char hex[] = "0123456789abcdef";
+    LeaseToken t;
+    for (std::size_t half = 0; half < 2; ++half) {
+        std::uint64_t bits = gen();
+        for (std::size_t i = 0; i < 16; ++i, bits >>= 4)
+            t.digits[half * 16 + i] = hex[bits & 0xF];
+    }
+    return t;
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/lease.hpp
 
 #if LLMCACHE_WITH_OPENSSL
 // begin of file: llmcache/key/hmac.hpp
@@ -5830,7 +6814,10 @@ LLMCACHE_END_NAMESPACE
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
 // STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
-// compare-and-delete script (a lease is removed only by the holder of its token).
+// compare-and-delete script (a lease is removed only by the holder of its token). Ordered indexes
+// (indexing_store) are sorted sets: index_add = ZADD, index_range = ZRANGEBYSCORE index min +inf
+// WITHSCORES LIMIT offset count, index_remove = ZREM, index_trim = ZREMRANGEBYSCORE index -inf max.
+// Keys (entries and indexes alike) are used exactly as given: the store adds no prefix of its own.
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -7340,101 +8327,6 @@ private:
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/connection.hpp
-// begin of file: llmcache/detail/redis/lease.hpp
-// Leases for cross-process single-flight on Redis (RedisStore, RedisClusterStore):
-//   acquire: SET <key> <token> NX PX <ms>   (OK: ours; nil: someone else holds it)
-//   release: EVAL <compare-and-delete script> 1 <key> <token>   (deletes only our own lease)
-// The token is 128 random bits as 32 hex digits, from a per-thread generator seeded once from
-// std::random_device (the kernel's entropy), the clock and the thread's identity (xoshiro256**).
-
-
-#include <array>
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <random>
-#include <string_view>
-#include <thread>
-
-LLMCACHE_BEGIN_NAMESPACE
-namespace detail::redis {
-
-/// Deletes KEYS[1] only while it still holds ARGV[1] (our token): a lease that expired and was
-/// taken by another process is left alone.
-inline constexpr std::string_view release_lease_script =
-    "if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) else return 0 end";
-
-/// A lease token: 32 lowercase hex digits (128 random bits).
-struct LeaseToken {
-    std::array<char, 32> digits{};
-    std::string_view view() const noexcept { return {digits.data(), digits.size()}; }
-};
-
-/// xoshiro256** (Blackman and Vigna): small, fast, 256 bits of state; no allocation.
-struct LeaseGenerator {
-    std::array<std::uint64_t, 4> s{};
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t operator()() noexcept {
-        const std::uint64_t result = rotl(s[1] * 5, 7) * 9;
-        const std::uint64_t t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
-    }
-};
-
-inline LeaseGenerator seeded_lease_generator() noexcept {
-    std::array<std::uint64_t, 4> words{};
-#if LLMCACHE_HAS_EXCEPTIONS
-    try {
-#endif
-        std::random_device rd;
-        for (std::uint64_t& w : words)
-            w = (std::uint64_t{rd()} << 32) | rd();
-#if LLMCACHE_HAS_EXCEPTIONS
-    } catch (...) {
-        // No entropy source: the clock, the thread and an address below still differ per holder.
-    }
-#endif
-    const auto now = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    const auto wall = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-    const auto tid = static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    const auto addr = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(&words));
-    // splitmix64 over the mixed words fills the state (never all zero).
-    std::uint64_t x = now ^ (wall * 0x9E3779B97F4A7C15ULL) ^ (tid << 1) ^ (addr << 7);
-    LeaseGenerator g;
-    for (std::size_t i = 0; i < 4; ++i) {
-        x += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = x;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        g.s[i] = (z ^ (z >> 31)) ^ words[i];
-    }
-    if ((g.s[0] | g.s[1] | g.s[2] | g.s[3]) == 0)
-        g.s[0] = 1;
-    return g;
-}
-
-/// A fresh random token (per-thread generator; no locking).
-inline LeaseToken new_lease_token() noexcept {
-    thread_local LeaseGenerator gen = seeded_lease_generator();
-    static constexpr char hex[] = "0123456789abcdef";
-    LeaseToken t;
-    for (std::size_t half = 0; half < 2; ++half) {
-        std::uint64_t bits = gen();
-        for (std::size_t i = 0; i < 16; ++i, bits >>= 4)
-            t.digits[half * 16 + i] = hex[bits & 0xF];
-    }
-    return t;
-}
-
-} // namespace detail::redis
-LLMCACHE_END_NAMESPACE
-// end of file: llmcache/detail/redis/lease.hpp
 // begin of file: llmcache/detail/redis/pool.hpp
 // A bounded pool of connections to one Redis endpoint, and a circuit breaker.
 //
@@ -7881,11 +8773,15 @@ LLMCACHE_END_NAMESPACE
 
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -7935,6 +8831,61 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+/// An integer reply that counts something (ZREM, ZREMRANGEBYSCORE): never negative.
+template <class OnError>
+IoResult<std::size_t> size_reply(Connection& c, const redisReply& r, std::string_view cmd,
+                                 OnError&& on_error) {
+    auto n = integer(c, r, cmd, std::forward<OnError>(on_error));
+    if (!n)
+        return unexpected<Fault>(std::move(n).error());
+    if (*n < 0)
+        return protocol_fault(c, cmd);
+    return static_cast<std::size_t>(*n);
+}
+
+// --- ordered indexes (sorted sets) ----------------------------------------------------------
+
+/// Redis keeps sorted-set scores as doubles: integers up to 2^53 in magnitude round-trip exactly
+/// (and come back written as integers); larger ones would come back rounded, so they are refused.
+inline constexpr std::int64_t max_exact_score = std::int64_t{1} << 53;
+constexpr bool exact_score(std::int64_t score) noexcept {
+    return score >= -max_exact_score && score <= max_exact_score;
+}
+
+/// A count or offset as a command argument (Redis takes signed 64-bit numbers).
+inline DecimalArg count_arg(std::size_t n) noexcept {
+    return DecimalArg(n > static_cast<std::size_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(n));
+}
+
+/// A reply to ZRANGEBYSCORE ... WITHSCORES under RESP2: member, score, member, score, ... with
+/// each score a bulk string. A score that is not an integer (written by someone else: "1.5",
+/// "inf") makes the whole answer a corrupt_entry error rather than a guess.
+template <class OnError>
+IoResult<std::vector<IndexMember>> index_members(Connection& c, const redisReply& r, std::string_view cmd,
+                                                 OnError&& on_error) {
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type != REDIS_REPLY_ARRAY || r.elements % 2 != 0)
+        return protocol_fault(c, cmd);
+    std::vector<IndexMember> out;
+    out.reserve(r.elements / 2);
+    for (std::size_t i = 0; i < r.elements; i += 2) {
+        const redisReply& m = *r.element[i];
+        const redisReply& s = *r.element[i + 1];
+        if (m.type != REDIS_REPLY_STRING || s.type != REDIS_REPLY_STRING)
+            return protocol_fault(c, cmd);
+        const std::string_view text = reply_text(s);
+        std::int64_t score = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
+        if (ec != std::errc{} || end != text.data() + text.size())
+            return fault(Failure::other_reply, ErrorCode::corrupt_entry,
+                         c.what(std::string(cmd) + ": the index holds a member whose score is not an "
+                                                   "integer (written by something other than llmcache?)"));
+        out.push_back(IndexMember{std::string(reply_text(m)), score});
+    }
+    return out;
 }
 
 /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.
@@ -7997,6 +8948,231 @@ IoResult<void> scan_prefix(Connection& c, std::string_view prefix, std::chrono::
 } // namespace detail::redis
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/redis/replies.hpp
+// begin of file: llmcache/detail/redis/reporter.hpp
+// How RedisStore and RedisClusterStore report failures: one shared reporter per store.
+//
+// It counts failures by kind (for stats()), tells a server's circuit breaker what an outcome
+// means and logs the breaker's state changes, logs the first failure of each kind once per
+// episode (a later success of the right sort starts a new episode), scrubs the passwords out of
+// every message, and owns the log sink (default: a line on stderr). The stores differ only in
+// wording ("Redis answers again" / "the node answers again") and in what a dead server makes
+// them do besides (the cluster store asks for a new slot map), which they pass in.
+
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::redis {
+
+struct ReporterOptions {
+    std::function<void(std::string_view)> sink{};        ///< empty: a line on stderr
+    std::vector<std::string> secrets{};                  ///< replaced by "***" in every message
+    std::string_view fail_fast = "operations fail fast"; ///< said when a circuit opens
+    std::string_view answers = "Redis answers again";    ///< said when it closes again
+};
+
+class Reporter {
+public:
+    Reporter() = default;
+    explicit Reporter(ReporterOptions o) { configure(std::move(o)); }
+    Reporter(const Reporter&) = delete;
+    Reporter& operator=(const Reporter&) = delete;
+
+    /// Sets sink, secrets and wording; before the store is used (not thread-safe).
+    void configure(ReporterOptions o) {
+        std::erase(o.secrets, std::string());
+        secrets_ = std::move(o.secrets);
+        fail_fast_ = o.fail_fast;
+        answers_ = o.answers;
+        set_sink(std::move(o.sink));
+    }
+
+    /// Replaces the log sink (empty: stderr). Thread-safe.
+    void set_sink(std::function<void(std::string_view)> sink) noexcept {
+        std::lock_guard lock(log_mu_);
+        sink_ = std::move(sink);
+    }
+
+    // --- outcomes of one request on one server ------------------------------------------------
+    /// The server answered: the breaker hears it, and failures that this success disproves
+    /// (the server is reachable; for a write, it also takes writes) may be logged again.
+    void succeeded(CircuitBreaker& breaker, CircuitBreaker::Admit admit, bool write, const Url& server) {
+        if (breaker.on_success(admit) == CircuitBreaker::Change::closed)
+            closed(server);
+        if (logged_count_.load(std::memory_order_relaxed) == 0)
+            return;
+        for (std::size_t k = 0; k < failure_kinds; ++k) {
+            const auto kind = static_cast<Failure>(k);
+            const bool clears = server_unusable(kind) || kind == Failure::pool_timeout ||
+                                (write && (kind == Failure::oom || kind == Failure::readonly ||
+                                           kind == Failure::misconf || kind == Failure::noperm));
+            if (clears && logged_[k].exchange(false, std::memory_order_relaxed))
+                logged_count_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+
+    /// The request failed: counted, its message scrubbed, the breaker told (a refusal still
+    /// means the server answers), state changes and the first failure of its kind logged.
+    /// `on_unusable()` runs when the failure says the server cannot be used.
+    template <class OnUnusable>
+    unexpected<Error> failed(CircuitBreaker& breaker, Pool& pool, CircuitBreaker::Admit admit, Fault f,
+                             const Url& server, OnUnusable&& on_unusable) {
+        count(f.kind);
+        f.error.message = scrub(std::move(f.error.message));
+        if (server_unusable(f.kind)) {
+            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
+                pool.drop_idle();
+            on_unusable();
+            if (breaker.on_failure(admit) == CircuitBreaker::Change::opened)
+                emit("llmcache: redis " + server.endpoint() + ": circuit open after " +
+                     std::to_string(breaker.options().failure_threshold) + " consecutive failures; " +
+                     std::string(fail_fast_) + " for " + std::to_string(breaker.options().cool_down.count()) +
+                     " ms, then one probe (last error: " + f.error.message + ")");
+        } else if (f.kind == Failure::pool_timeout) {
+            breaker.on_neutral(admit);
+        } else if (breaker.on_success(admit) == CircuitBreaker::Change::closed) {
+            closed(server); // the server answered (with a refusal): it is reachable
+        }
+        log_once(f.kind, f.error.message);
+        return unexpected<Error>(std::move(f.error));
+    }
+
+    /// A failure that did not come from a server's answer: counted, scrubbed, logged once.
+    unexpected<Error> failed(Failure kind, Error e) {
+        count(kind);
+        e.message = scrub(std::move(e.message));
+        log_once(kind, e.message);
+        return unexpected<Error>(std::move(e));
+    }
+
+    /// An error without logging or counting (the breaker refused, or memory ran out).
+    static unexpected<Error> quietly(const std::string& text) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+        } catch (...) {
+            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
+        }
+#else
+        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
+#endif
+    }
+
+    // --- counting and logging -------------------------------------------------------------------
+    void count(Failure kind) noexcept {
+        errors_[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    }
+    std::uint64_t count_of(Failure kind) const noexcept {
+        return errors_[static_cast<std::size_t>(kind)].load(std::memory_order_relaxed);
+    }
+
+    /// Fills a RedisErrorCounts (a template: that public type is declared by the stores).
+    template <class Counts>
+    void fill(Counts& e) const noexcept {
+        e.connect = count_of(Failure::connect);
+        e.timeout = count_of(Failure::timeout);
+        e.io = count_of(Failure::io);
+        e.protocol = count_of(Failure::protocol);
+        e.tls = count_of(Failure::tls);
+        e.auth = count_of(Failure::auth);
+        e.loading = count_of(Failure::loading);
+        e.busy = count_of(Failure::busy);
+        e.masterdown = count_of(Failure::masterdown);
+        e.oom = count_of(Failure::oom);
+        e.readonly = count_of(Failure::readonly);
+        e.wrongtype = count_of(Failure::wrongtype);
+        e.noperm = count_of(Failure::noperm);
+        e.misconf = count_of(Failure::misconf);
+        e.redirect = count_of(Failure::redirect);
+        e.other_reply = count_of(Failure::other_reply);
+        e.pool_timeout = count_of(Failure::pool_timeout);
+        e.circuit_open = count_of(Failure::circuit_open);
+    }
+
+    /// Logs `message` unless a failure of this kind was logged in the current episode.
+    void log_once(Failure kind, const std::string& message) {
+        const auto k = static_cast<std::size_t>(kind);
+        if (!logged_[k].exchange(true, std::memory_order_relaxed)) {
+            logged_count_.fetch_add(1, std::memory_order_relaxed);
+            emit(message + " [" + std::string(to_string(kind)) +
+                 "; further errors of this kind are counted in stats(), logged again after a recovery]");
+        }
+    }
+
+    /// `text` with every secret replaced by "***".
+    std::string scrub(std::string text) const {
+        for (const std::string& secret : secrets_)
+            for (std::size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 3))
+                text.replace(p, secret.size(), "***");
+        return text;
+    }
+
+    /// One log line, scrubbed, to the sink or stderr. Never throws: a failing sink must not turn
+    /// a cache miss into a crash.
+    void emit(std::string line) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            line = scrub(std::move(line));
+            std::function<void(std::string_view)> sink;
+            {
+                std::lock_guard lock(log_mu_);
+                sink = sink_;
+            }
+            if (sink) {
+                sink(line);
+            } else {
+                line += '\n';
+                std::fwrite(line.data(), 1, line.size(), stderr);
+            }
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+        }
+#endif
+    }
+
+private:
+    void closed(const Url& server) {
+        emit("llmcache: redis " + server.endpoint() + ": circuit closed; " + std::string(answers_));
+    }
+
+    std::array<std::atomic<std::uint64_t>, failure_kinds> errors_{};
+    std::array<std::atomic<bool>, failure_kinds> logged_{};
+    std::atomic<int> logged_count_{0};
+    std::vector<std::string> secrets_;
+    std::string_view fail_fast_ = "operations fail fast";
+    std::string_view answers_ = "Redis answers again";
+    std::mutex log_mu_;
+    std::function<void(std::string_view)> sink_;
+};
+
+/// A breaker's state as the stores' public enum (RedisCircuitState).
+template <class PublicState>
+constexpr PublicState public_state(CircuitBreaker::State s) noexcept {
+    switch (s) {
+    case CircuitBreaker::State::open:
+        return PublicState::open;
+    case CircuitBreaker::State::half_open:
+        return PublicState::half_open;
+    case CircuitBreaker::State::closed:
+        break;
+    }
+    return PublicState::closed;
+}
+
+} // namespace detail::redis
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/redis/reporter.hpp
 
 #include <algorithm>
 #include <array>
@@ -8370,6 +9546,79 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    /// ZADD index score member: adds the member, or gives it the new score. Redis keeps scores as
+    /// doubles, so a score beyond +-2^53 (which would come back rounded) is refused.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: an index score must be within +-2^53 (Redis keeps doubles)");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg s(score);
+            auto reply = c.command({"ZADD", index, s.view(), member}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count: members by ascending
+    /// score, then member bytes. A missing index is empty; a score that is not an integer is a
+    /// corrupt_entry error.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run<std::vector<IndexMember>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            auto reply = c.command(
+                {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+                scaled(deadline, std::min<std::size_t>(count, 1'000'000)));
+            if (!reply)
+                return IoResult<std::vector<IndexMember>>(unexpected<Fault>(std::move(reply).error()));
+            return detail::redis::index_members(c, **reply, "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ...: how many of the members were there. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score: removes every member scored max_score or less.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg max(max_score);
+            auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREMRANGEBYSCORE");
+        });
+    }
+
     // --- Redis-specific ---------------------------------------------------------------------
     /// Number of keys and bytes (value lengths) under `prefix` (SCAN + pipelined STRLEN).
     Result<RedisScopeUsage> scope_usage(std::string_view prefix) noexcept {
@@ -8435,40 +9684,9 @@ public:
     RedisStoreStats stats() const noexcept {
         const State& st = *state_;
         RedisStoreStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
-        switch (st.breaker.state()) {
-        case Breaker::State::closed:
-            s.circuit = RedisCircuitState::closed;
-            break;
-        case Breaker::State::open:
-            s.circuit = RedisCircuitState::open;
-            break;
-        case Breaker::State::half_open:
-            s.circuit = RedisCircuitState::half_open;
-            break;
-        }
+        s.circuit = detail::redis::public_state<RedisCircuitState>(st.breaker.state());
         const auto b = st.breaker.stats();
         s.circuit_opened = b.openings;
         s.circuit_closed = b.closings;
@@ -8490,8 +9708,7 @@ public:
 
     /// Replaces the log sink (empty: stderr). Thread-safe.
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// redis+sentinel:// only: the master in use ("host:port"); empty before the first lookup and
@@ -8521,6 +9738,7 @@ private:
     using Reply = detail::redis::Reply;
     using Breaker = detail::redis::CircuitBreaker;
     using DecimalArg = detail::redis::DecimalArg;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
     using detail_url = detail::redis::Url;
@@ -8546,8 +9764,11 @@ private:
         State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
               detail::redis::PoolOptions popts)
             : url(std::move(u)), opts(std::move(o)), pool(pool_url(url), std::move(copts), popts),
-              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
-              sink(opts.log_sink) {
+              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}) {
+            report.configure({.sink = opts.log_sink,
+                              .secrets = {url.password, url.sentinel_password},
+                              .fail_fast = "operations fail fast",
+                              .answers = "Redis answers again"});
             circuit_message = "llmcache: redis " + url.endpoint() +
                               ": circuit open after repeated failures; not trying until the cool-down ends";
         }
@@ -8555,12 +9776,8 @@ private:
         RedisStoreOptions opts;
         detail::redis::Pool pool;
         Breaker breaker;
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
         std::string circuit_message;
         std::unique_ptr<Sentinel> sentinel; ///< set for redis+sentinel:// URLs
     };
@@ -8643,9 +9860,9 @@ private:
                 state->sentinel = std::move(sen);
             }
             if (state->url.tls() && !state->opts.tls.verify)
-                emit(*state, "llmcache: redis " + state->url.endpoint() +
-                                 ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
-                                 "false); anyone on the network path can read and change the cache");
+                state->report.emit("llmcache: redis " + state->url.endpoint() +
+                                   ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
+                                   "false); anyone on the network path can read and change the cache");
             return state;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -8698,6 +9915,10 @@ private:
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, e, cmd); });
+    }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
     /// page. Bounded by bulk_timeout as a whole and command_timeout per round trip.
@@ -8717,9 +9938,8 @@ private:
             return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(st.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(st.circuit_message);
         }
         if (admit == Breaker::Admit::probe) {
             st.pool.reset_backoff();
@@ -8773,10 +9993,10 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: out of memory");
+            return Reporter::quietly("llmcache: RedisStore: out of memory");
         } catch (...) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisStore: unexpected internal error");
         }
 #endif
     }
@@ -8837,8 +10057,8 @@ private:
                 sen.master = endpoint;
                 if (!before.empty()) {
                     sen.switches.fetch_add(1, std::memory_order_relaxed);
-                    emit(st, "llmcache: redis " + st.url.endpoint() + ": the master moved from " + before +
-                                 " to " + endpoint + " (failover); connections follow");
+                    st.report.emit("llmcache: redis " + st.url.endpoint() + ": the master moved from " +
+                                   before + " to " + endpoint + " (failover); connections follow");
                 }
             }
             sen.error.clear();
@@ -8847,8 +10067,8 @@ private:
             sen.known.store(true, std::memory_order_release);
             return changed;
         }
-        sen.error = scrub(st, "llmcache: redis " + st.url.endpoint() +
-                                  ": no sentinel named a reachable master (last error: " + why + ")");
+        sen.error = st.report.scrub("llmcache: redis " + st.url.endpoint() +
+                                    ": no sentinel named a reachable master (last error: " + why + ")");
         sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
                              std::memory_order_relaxed);
         if (known)
@@ -8942,96 +10162,14 @@ private:
         return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
     void succeeded(Breaker::Admit admit, Op op) {
         State& st = *state_;
-        if (st.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        st.report.succeeded(st.breaker, admit, op == Op::write, st.url);
     }
 
     unexpected<Error> failed(Breaker::Admit admit, Op, Fault f) {
         State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        // Scrub once more: no path may hand the password out.
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
-                st.pool.drop_idle();
-            if (st.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            st.breaker.on_neutral(admit);
-        } else if (st.breaker.on_success(admit) == Breaker::Change::closed) {
-            // The server answered (with a refusal): it is reachable.
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        }
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, f.error.message + " [" + std::string(detail::redis::to_string(f.kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        for (const std::string* pw : {&st.url.password, &st.url.sentinel_password}) {
-            if (pw->empty())
-                continue;
-            for (std::size_t p = text.find(*pw); p != std::string::npos; p = text.find(*pw, p + 3))
-                text.replace(p, pw->size(), "***");
-        }
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-            // A failing log sink must not turn a cache miss into a crash.
-        }
-#endif
+        return st.report.failed(st.breaker, st.pool, admit, std::move(f), st.url, [] {});
     }
 
     std::shared_ptr<State> state_;
@@ -9066,6 +10204,10 @@ LLMCACHE_END_NAMESPACE
 // command is sent to the new owner; ASK sends ASKING + the command to the named node without
 // touching the map. After max_redirects redirects an operation gives up with a `redirect` error
 // (a miss for the Cache), never a hang.
+//
+// Ordered indexes (indexing_store): sorted sets, with the commands RedisStore uses; an index is one
+// key, routed by its own slot (its members may name entries on other masters). clear_prefix
+// removes index keys with the entries, since SCAN sees keys of every type.
 //
 // Fail-open, exactly like RedisStore: every operation is noexcept and returns failures as values;
 // a dead or slow master opens its own circuit, so its slots fail fast while the other masters go
@@ -9552,6 +10694,89 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    // Each index is one key, so it lives on its slot's owner and follows MOVED/ASK like an entry.
+
+    /// ZADD index score member (see RedisStore::index_add; scores beyond +-2^53 are refused).
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: an index score must be within +-2^53 (Redis keeps "
+                        "doubles)");
+        auto r = run_key<bool>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            const DecimalArg s(score);
+            Wire w(a.asking);
+            w.add({"ZADD", index, s.view(), member});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count on the index's owner.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run_key<
+            std::vector<IndexMember>>(Op::read, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::vector<IndexMember>>;
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            Wire w(a.asking);
+            w.add({"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, std::min<std::size_t>(count, 1'000'000))); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return detail::redis::index_members(c, *replies[0], "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, &a, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ... on the index's owner. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            Wire w(a.asking);
+            w.add_args(args);
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score on the index's owner.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            const DecimalArg max(max_score);
+            Wire w(a.asking);
+            w.add({"ZREMRANGEBYSCORE", index, "-inf", max.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREMRANGEBYSCORE");
+        });
+    }
+
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
     /// per node). When a master fails, the others are still cleared and the first error is
     /// returned. An empty prefix is refused.
@@ -9720,7 +10945,7 @@ public:
             return written;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9795,7 +11020,7 @@ public:
             return do_refresh();
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -9829,28 +11054,7 @@ public:
     RedisClusterStats stats() const {
         const State& st = *state_;
         RedisClusterStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
         s.moved = st.moved.load(std::memory_order_relaxed);
         s.ask = st.ask.load(std::memory_order_relaxed);
@@ -9869,17 +11073,7 @@ public:
             RedisClusterNodeStats ns;
             ns.endpoint = endpoint;
             ns.serving = std::find(serving.begin(), serving.end(), endpoint) != serving.end();
-            switch (node->breaker.state()) {
-            case Breaker::State::closed:
-                ns.circuit = RedisCircuitState::closed;
-                break;
-            case Breaker::State::open:
-                ns.circuit = RedisCircuitState::open;
-                break;
-            case Breaker::State::half_open:
-                ns.circuit = RedisCircuitState::half_open;
-                break;
-            }
+            ns.circuit = detail::redis::public_state<RedisCircuitState>(node->breaker.state());
             const auto p = node->pool.stats();
             ns.connections_opened = p.opened;
             ns.connect_failures = p.connect_failures;
@@ -9891,8 +11085,7 @@ public:
     }
 
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// The seeds, passwords masked.
@@ -9917,6 +11110,7 @@ private:
     using NodeAddr = detail::redis::NodeAddr;
     using SlotMap = detail::redis::SlotMap;
     using Redirect = detail::redis::Redirect;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
 
@@ -9934,9 +11128,12 @@ private:
     struct Wire {
         explicit Wire(bool ask) : asking(ask) {}
         void add(std::initializer_list<std::string_view> args) {
+            add_args(std::span<const std::string_view>(args.begin(), args.size()));
+        }
+        void add_args(std::span<const std::string_view> args) {
             if (asking)
                 append({"ASKING"});
-            append(std::span<const std::string_view>(args.begin(), args.size()));
+            append(args);
             ++commands;
         }
         void append(std::span<const std::string_view> args) {
@@ -9983,13 +11180,9 @@ private:
         std::atomic<Clock::rep> next_refresh_allowed{0}; // steady-clock ticks
         std::atomic<Clock::rep> next_periodic{0};
 
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0}, moved{0}, ask{0}, redirect_limit{0}, refreshes{0},
             refresh_failures{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
     };
 
     explicit RedisClusterStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
@@ -10053,12 +11246,16 @@ private:
             st->popts.wait_timeout = opts.pool_wait;
             st->popts.idle_check_after = opts.idle_check_after;
             st->popts.backoff_max = opts.reconnect_backoff_max;
-            st->sink = opts.log_sink;
+            st->report.configure({.sink = opts.log_sink,
+                                  .secrets = {first.password},
+                                  .fail_fast = "operations on its slots fail fast",
+                                  .answers = "the node answers again"});
             st->opts = std::move(opts);
             if (first.tls() && !st->opts.tls.verify)
-                emit(*st, "llmcache: redis cluster: TLS certificate verification is OFF "
-                          "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
-                          "and change the cache");
+                st->report.emit(
+                    "llmcache: redis cluster: TLS certificate verification is OFF "
+                    "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
+                    "and change the cache");
             return st;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -10188,20 +11385,20 @@ private:
             st.next_periodic.store((Clock::now() + st.opts.refresh_interval).time_since_epoch().count(),
                                    std::memory_order_relaxed);
             if (covered < detail::redis::cluster_slots)
-                emit_once(
-                    st, Failure::masterdown,
+                st.report.log_once(
+                    Failure::masterdown,
                     "llmcache: redis cluster: " + std::to_string(detail::redis::cluster_slots - covered) +
                         " of 16384 slots have no master; keys in them are misses");
             return {};
         }
         st.refresh_failures.fetch_add(1, std::memory_order_relaxed);
-        why = scrub(
-            st, "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
+        why = st.report.scrub(
+            "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
         {
             std::lock_guard lock(st.map_mu);
             st.topology_error = why;
         }
-        emit_once(st, not_cluster ? Failure::other_reply : Failure::connect, why);
+        st.report.log_once(not_cluster ? Failure::other_reply : Failure::connect, why);
         return fail(ErrorCode::store_unavailable, why);
     }
 
@@ -10230,7 +11427,7 @@ private:
             std::lock_guard lock(st.map_mu);
             why = st.topology_error;
         }
-        st.errors[static_cast<std::size_t>(Failure::connect)].fetch_add(1, std::memory_order_relaxed);
+        st.report.count(Failure::connect);
         return unexpected<Error>(Error{
             ErrorCode::store_unavailable,
             why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0, std::nullopt});
@@ -10293,9 +11490,9 @@ private:
             }
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisClusterStore: unexpected internal error");
         }
 #endif
     }
@@ -10311,7 +11508,7 @@ private:
             return run_attempt<T>(node, op, a, body);
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -10326,9 +11523,8 @@ private:
             return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(node.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(node.circuit_message);
         }
         if (admit == Breaker::Admit::probe)
             node.pool.reset_backoff();
@@ -10397,7 +11593,7 @@ private:
             return {};
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -10477,6 +11673,10 @@ private:
         return detail::redis::integer(c, r, cmd,
                                       [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
+    }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.
     template <class Page>
@@ -10488,107 +11688,4087 @@ private:
             std::forward<Page>(page));
     }
 
-    // --- outcomes ---------------------------------------------------------------------------
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
+    // --- outcomes (see detail/redis/reporter.hpp) ---------------------------------------------
     /// Counts (and logs once) a failure that did not come from a node's answer.
     unexpected<Error> counted(Failure kind, Error e) {
-        State& st = *state_;
-        st.errors[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
-        e.message = scrub(st, std::move(e.message));
-        emit_once(st, kind, e.message);
-        return unexpected<Error>(std::move(e));
+        return state_->report.failed(kind, std::move(e));
     }
 
     void succeeded(Node& node, Breaker::Admit admit, Op op) {
-        State& st = *state_;
-        if (node.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
+        state_->report.succeeded(node.breaker, admit, op == Op::write, node.url);
+    }
+
+    /// A node that cannot be reached or says CLUSTERDOWN: the topology may have changed too.
+    unexpected<Error> failed(Node& node, Breaker::Admit admit, Op, Fault f) {
+        return state_->report.failed(node.breaker, node.pool, admit, std::move(f), node.url,
+                                     [this] { want_refresh(); });
+    }
+
+    std::shared_ptr<State> state_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/store/redis_cluster.hpp
+#endif
+
+#if LLMCACHE_WITH_CURL
+// begin of file: llmcache/backend/anthropic.hpp
+// AnthropicBackend: Claude through the Messages API (POST {base_url}/v1/messages).
+//
+//     auto claude = llmcache::AnthropicBackend::from_env();   // ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL
+//     llmcache::Cache cache{llmcache::Xxh3Key{}, llmcache::MemoryStore{}, llmcache::ExactOnly{},
+//                           llmcache::ttl::ProductQa{}, claude};
+//     auto answer = cache.invoke(llmcache::Request::chat("claude-sonnet-4-5", "What is BM25?"));
+//     auto streamed = cache.invoke_stream(req, [](std::string_view delta) { std::cout << delta; });
+//
+// Request → body: model, max_tokens (the request's, else AnthropicOptions::default_max_tokens,
+// because the API requires one), system, messages, temperature, top_p, top_k, stop_sequences,
+// tools and tool_choice (GenerationParams' JSON, checked to parse, passed through as is).
+// Answer → Response: text blocks joined; tool_use blocks as a JSON array in tool_calls_json;
+// stop_reason, stop_sequence, the model that answered, and usage with the prompt-cache counts
+// (cache_read_input_tokens, cache_creation_input_tokens); a count the API left out is unknown.
+//
+// Errors: each status and error.type maps to an ErrorCode (400/404/413 invalid_request, 401/403
+// authentication, 429 rate_limited, 500/529 backend_unavailable, ...) with the provider's message,
+// its request-id, the status in Error::http_status and retry-after in Error::retry_after. A 429
+// (or 400) whose body says a spend or billing limit was reached is quota_exhausted and is not
+// retried. Transient failures are retried per RetryPolicy (see retry.hpp) within `deadline`. The
+// API key is sent only in the x-api-key header: it never appears in an error message or a log.
+//
+// Thread-safe: calls share nothing but the options (each thread has its own connection).
+
+// begin of file: llmcache/backend/detail/anthropic_wire.hpp
+// The Anthropic Messages API on the wire: the request body built from a Request, the answer read
+// into a Response, and the server-sent-event stream assembled into one.
+// Reference: POST /v1/messages, anthropic-version 2023-06-01.
+
+// begin of file: llmcache/backend/detail/json.hpp
+// JSON for the HTTP model backends: a small writer for request bodies, and helpers around simdjson's
+// on-demand parser for answers.
+//
+// On-demand parsing checks the structure of the whole document (a truncated or unbalanced body is
+// an error) and the syntax and type of every value it reads; values the backends skip (fields they
+// do not use) are only checked for structure. Everything the backends keep is fully checked.
+
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::json {
+
+namespace od = simdjson::ondemand;
+
+/// Appends JSON to a string: objects, arrays, keys and values, with the commas in the right places.
+/// Nesting deeper than 64 levels is not supported (request bodies need four).
+class Writer {
+public:
+    explicit Writer(std::string& out) noexcept : out_(out) {}
+
+    Writer& begin_object() { return open('{'); }
+    Writer& end_object() { return close('}'); }
+    Writer& begin_array() { return open('['); }
+    Writer& end_array() { return close(']'); }
+
+    Writer& key(std::string_view k) {
+        separate();
+        append_json_string(out_, k);
+        out_.push_back(':');
+        after_key_ = true;
+        return *this;
+    }
+    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
+    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
+    /// replaces invalid UTF-8. Same output, several times faster on prose.
+    Writer& string(std::string_view v) {
+        separate();
+        out_.push_back('"');
+        while (!v.empty()) {
+            std::size_t plain = 0;
+            while (plain < v.size() && is_plain(v[plain]))
+                ++plain;
+            out_.append(v.data(), plain);
+            v.remove_prefix(plain);
+            std::size_t special = 0;
+            while (special < v.size() && !is_plain(v[special]))
+                ++special;
+            if (special == 0)
+                break;
+            const std::size_t mark = out_.size();
+            append_json_string(out_, v.substr(0, special)); // appends "..."
+            out_.erase(mark, 1);
+            out_.pop_back();
+            v.remove_prefix(special);
+        }
+        out_.push_back('"');
+        return *this;
+    }
+    Writer& integer(std::int64_t v) {
+        separate();
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+        return *this;
+    }
+    /// A finite double in its shortest round-trip form (callers reject NaN and infinities).
+    Writer& number(double v) {
+        separate();
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        out_.append(buf, r.ptr);
+        return *this;
+    }
+    Writer& boolean(bool v) {
+        separate();
+        out_.append(v ? "true" : "false");
+        return *this;
+    }
+    /// Already-valid JSON, copied as is.
+    Writer& raw(std::string_view json) {
+        separate();
+        out_.append(json);
+        return *this;
+    }
+
+private:
+    static bool is_plain(char c) noexcept {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+    }
+
+    void separate() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (depth_ > 0) {
+            if (has_items_ & (std::uint64_t{1} << depth_))
+                out_.push_back(',');
+            has_items_ |= std::uint64_t{1} << depth_;
+        }
+    }
+    Writer& open(char c) {
+        separate();
+        out_.push_back(c);
+        ++depth_;
+        has_items_ &= ~(std::uint64_t{1} << depth_);
+        return *this;
+    }
+    Writer& close(char c) {
+        out_.push_back(c);
+        --depth_;
+        return *this;
+    }
+
+    std::string& out_;
+    std::uint64_t has_items_ = 0;
+    unsigned depth_ = 0;
+    bool after_key_ = false;
+};
+
+/// The calling thread's on-demand parser (parsers are reusable but not shareable).
+inline od::parser& thread_parser() {
+    thread_local od::parser parser;
+    return parser;
+}
+
+/// Makes room for simdjson's padding after the text, so it can be parsed in place.
+inline void pad(std::string& text) {
+    if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING)
+        text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+}
+
+/// A short description of a simdjson error, for bad_response messages.
+inline std::string describe(simdjson::error_code e) {
+    return std::string(simdjson::error_message(e));
+}
+
+/// Whether `text` is one complete, valid JSON value (fully validated), and of which kind.
+enum class Kind { invalid, object, array, string, other };
+inline Kind validate(std::string_view text) {
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(text.data(), text.size(), true).get(root))
+        return Kind::invalid;
+    switch (root.type()) {
+    case simdjson::dom::element_type::OBJECT:
+        return Kind::object;
+    case simdjson::dom::element_type::ARRAY:
+        return Kind::array;
+    case simdjson::dom::element_type::STRING:
+        return Kind::string;
+    default:
+        return Kind::other;
+    }
+}
+
+/// The raw JSON text of any value (object, array or scalar), consuming it.
+inline simdjson::simdjson_result<std::string_view> raw_of(od::value& v) {
+    od::json_type t;
+    if (auto e = v.type().get(t))
+        return e;
+    if (t == od::json_type::object) {
+        od::object o;
+        if (auto e = v.get_object().get(o))
+            return e;
+        return o.raw_json();
+    }
+    if (t == od::json_type::array) {
+        od::array a;
+        if (auto e = v.get_array().get(a))
+            return e;
+        return a.raw_json();
+    }
+    return v.raw_json_token();
+}
+
+/// A token count: null reads as unknown (empty), a non-negative integer as itself.
+inline simdjson::error_code read_count(od::value& v, std::optional<std::uint64_t>& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null) {
+        out.reset();
+        return simdjson::SUCCESS;
+    }
+    std::uint64_t n = 0;
+    if (auto e = v.get_uint64().get(n))
+        return e;
+    out = n;
+    return simdjson::SUCCESS;
+}
+
+/// A string or null (empty).
+inline simdjson::error_code read_string_or_null(od::value& v, std::string& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null) {
+        out.clear();
+        return simdjson::SUCCESS;
+    }
+    std::string_view s;
+    if (auto e = v.get_string().get(s))
+        return e;
+    out.assign(s);
+    return simdjson::SUCCESS;
+}
+
+/// Fails with bad_response: "<provider> answer is not valid: <what>".
+inline unexpected<Error> bad_answer(std::string_view provider, std::string_view what) {
+    std::string m(provider);
+    m += " answer is not valid: ";
+    m += what;
+    return fail(ErrorCode::bad_response, std::move(m));
+}
+
+inline bool finite(double v) noexcept {
+    return std::isfinite(v);
+}
+
+} // namespace detail::json
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/json.hpp
+// begin of file: llmcache/backend/detail/provider.hpp
+// What the HTTP model backends share: reading a provider's error body, mapping a status to an
+// ErrorCode, and POSTing a request with retries, whole or as a server-sent-event stream.
+
+// begin of file: llmcache/detail/http/client.hpp
+// The HTTP layer under the model backends, the embeddings client and UpstashRestStore: one small,
+// blocking client on libcurl.
+//
+//     http::HttpRequest req{.url = "https://api.example.com/v1/x",
+//                           .headers = {{"Content-Type", "application/json"}},
+//                           .body = R"({"a":1})"};
+//     Result<http::HttpResponse> r = http::perform(req);     // any HTTP status is a response
+//
+// What it does, and why:
+// - One CURL easy handle per thread (thread_local), reset before each request with
+//   curl_easy_reset, which clears the options but keeps the handle's connection cache, DNS cache
+//   and TLS session cache: consecutive requests from one thread to one host reuse the same
+//   keep-alive connection (asserted in tests/test_http_client.cpp). A request made from inside a
+//   streaming callback (the thread's handle is busy) gets a temporary handle of its own.
+// - curl_global_init runs once per process (std::call_once), before the first handle is made.
+// - Timeouts: connect_timeout bounds DNS + TCP + TLS setup (CURLOPT_CONNECTTIMEOUT_MS), timeout
+//   bounds the whole transfer (CURLOPT_TIMEOUT_MS). Both are clamped to at least 1 ms: curl reads
+//   0 as "no limit", and an llmcache call never waits forever by accident.
+// - TLS verification of the peer and of the host name is always on; there is no switch to turn it
+//   off. The CA store is libcurl's default (the system bundle).
+// - Proxies: CURLOPT_PROXY is never set, so libcurl reads the environment on every new connection:
+//   `http_proxy` for http:// URLs, `https_proxy` / `HTTPS_PROXY` for https://, `all_proxy` /
+//   `ALL_PROXY` for both, and `no_proxy` / `NO_PROXY` for exceptions. libcurl ignores upper-case
+//   HTTP_PROXY on purpose (in a CGI program it would come from a request header).
+// - CURLOPT_NOSIGNAL (no SIGALRM for DNS timeouts: required in threaded programs), TCP keep-alive,
+//   `Accept-Encoding` with every encoding libcurl supports (it decompresses), no `Expect:
+//   100-continue` (saves a round trip and a 1 s stall with servers that ignore it), redirects not
+//   followed and only http/https allowed.
+// - A response body larger than HttpRequest::max_response_bytes stops the transfer with
+//   bad_response, so a broken or hostile server cannot exhaust memory.
+// - Response header names are lower-cased (HTTP header names are case-insensitive); when curl
+//   sees several header blocks (a 100 Continue, a proxy's CONNECT reply) only the last is kept.
+// - Errors: transport failures (refused, reset, DNS, TLS, cut mid-body) are backend_unavailable,
+//   an elapsed timeout is backend_timeout. The message names the method, the host and curl's
+//   explanation, never the path, the query, the URL's user:password nor any header value; the
+//   values of the request's headers and the URL's credentials are additionally scrubbed from
+//   curl's text. A store maps these codes to its own (see store/upstash.hpp).
+
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace http {
+
+struct Header {
+    std::string name{};
+    std::string value{};
+};
+
+struct HttpRequest {
+    std::string method = "POST"; ///< GET, POST, PUT, DELETE, HEAD, ... (POST sends `body`)
+    std::string url{};
+    std::vector<Header> headers{}; ///< sent as given; set Content-Type yourself when there is a body
+    std::string body{};
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000}; ///< the whole transfer
+    /// Larger response bodies fail with bad_response (streamed bodies: total bytes delivered).
+    std::size_t max_response_bytes = std::size_t{64} << 20;
+};
+
+struct HttpResponse {
+    long status = 0;
+    std::vector<Header> headers{}; ///< names lower-cased, values trimmed, in arrival order
+    std::string body{};
+
+    /// The value of the first header called `lower_name` (give it lower-case), "" when absent.
+    std::string_view header(std::string_view lower_name) const noexcept {
+        for (const Header& h : headers)
+            if (h.name == lower_name)
+                return h.value;
+        return {};
+    }
+};
+
+namespace detail {
+
+inline bool global_init_ok() noexcept {
+    static std::once_flag once;
+    static bool ok = false;
+    std::call_once(once, [] { ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; });
+    return ok;
+}
+
+inline char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
+            return false;
+    return true;
+}
+
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// The parts of a URL used in messages: "host[:port]" without user:password, and the userinfo
+/// itself (to scrub it from curl's text).
+struct UrlParts {
+    std::string_view host_port;
+    std::string_view userinfo;
+};
+
+inline UrlParts split_url(std::string_view url) noexcept {
+    UrlParts p;
+    std::size_t start = url.find("://");
+    start = start == std::string_view::npos ? 0 : start + 3;
+    std::string_view authority = url.substr(start);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    const std::size_t at = authority.rfind('@');
+    if (at != std::string_view::npos) {
+        p.userinfo = authority.substr(0, at);
+        authority.remove_prefix(at + 1);
+    }
+    p.host_port = authority;
+    return p;
+}
+
+/// Replaces every occurrence of each secret (length >= 4) in `text` by "[redacted]".
+inline void scrub(std::string& text, std::string_view secret) {
+    if (secret.size() < 4)
+        return;
+    for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
+        text.replace(pos, secret.size(), "[redacted]");
+}
+
+/// Receives body bytes; returns false to stop the transfer.
+using ChunkSink = bool (*)(void* context, std::string_view bytes);
+
+struct Transfer {
+    HttpResponse* response = nullptr;
+    ChunkSink sink = nullptr; ///< null: append to response->body
+    void* sink_context = nullptr;
+    std::size_t limit = 0;
+    std::size_t received = 0;
+    bool too_large = false;
+    bool sink_stopped = false;
+    bool sink_threw = false;
+};
+
+inline std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) noexcept {
+    auto& t = *static_cast<Transfer*>(user);
+    const std::size_t n = size * count;
+    const std::string_view line = trim(std::string_view(data, n));
+    if (line.starts_with("HTTP/")) { // a new header block (after 1xx or a proxy CONNECT)
+        t.response->headers.clear();
+        return n;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+        return n;
+    Header h;
+    h.name.reserve(colon);
+    for (char c : line.substr(0, colon))
+        h.name.push_back(ascii_lower(c));
+    h.value = std::string(trim(line.substr(colon + 1)));
+    t.response->headers.push_back(std::move(h));
+    return n;
+}
+
+inline std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) noexcept {
+    auto& t = *static_cast<Transfer*>(user);
+    const std::size_t n = size * count;
+    if (n > t.limit - t.received) {
+        t.too_large = true;
+        return 0; // curl stops with CURLE_WRITE_ERROR
+    }
+    t.received += n;
+    if (t.sink == nullptr) {
+        t.response->body.append(data, n);
+        return n;
+    }
+    bool keep_going = false;
+#if LLMCACHE_HAS_EXCEPTIONS
+    try {
+        keep_going = t.sink(t.sink_context, std::string_view(data, n));
+    } catch (...) {
+        t.sink_threw = true;
+        return 0;
+    }
+#else
+    keep_going = t.sink(t.sink_context, std::string_view(data, n));
+#endif
+    if (!keep_going) {
+        t.sink_stopped = true;
+        return 0;
+    }
+    return n;
+}
+
+struct EasyHandle {
+    CURL* handle = nullptr;
+    bool busy = false;
+    EasyHandle() noexcept : handle(global_init_ok() ? curl_easy_init() : nullptr) {}
+    ~EasyHandle() {
+        if (handle != nullptr)
+            curl_easy_cleanup(handle);
+    }
+    EasyHandle(const EasyHandle&) = delete;
+    EasyHandle& operator=(const EasyHandle&) = delete;
+};
+
+inline EasyHandle& thread_handle() noexcept {
+    thread_local EasyHandle h;
+    return h;
+}
+
+inline long clamp_ms(std::chrono::milliseconds ms) noexcept {
+    return static_cast<long>(std::clamp<std::chrono::milliseconds::rep>(ms.count(), 1, 0x7fffffff));
+}
+
+inline Error transport_error(const HttpRequest& req, CURLcode code, const char* detail) {
+    const UrlParts url = split_url(req.url);
+    std::string message = "HTTP ";
+    message += req.method;
+    message += " to ";
+    message += url.host_port;
+    message += " failed: ";
+    message += (detail != nullptr && detail[0] != '\0') ? detail : curl_easy_strerror(code);
+    scrub(message, url.userinfo);
+    if (const std::size_t colon = url.userinfo.find(':'); colon != std::string_view::npos)
+        scrub(message, url.userinfo.substr(colon + 1));
+    for (const Header& h : req.headers)
+        scrub(message, h.value);
+    const ErrorCode ec =
+        code == CURLE_OPERATION_TIMEDOUT ? ErrorCode::backend_timeout : ErrorCode::backend_unavailable;
+    return Error{ec, std::move(message), 0, std::nullopt};
+}
+
+/// Marks the thread's handle busy for the duration of a request.
+struct BusyGuard {
+    bool* flag;
+    explicit BusyGuard(bool* f) noexcept : flag(f) { *flag = true; }
+    ~BusyGuard() { *flag = false; }
+    BusyGuard(const BusyGuard&) = delete;
+    BusyGuard& operator=(const BusyGuard&) = delete;
+};
+
+inline Result<HttpResponse> perform_on(CURL* curl, const HttpRequest& req, ChunkSink sink,
+                                       void* sink_context) noexcept {
+    curl_easy_reset(curl); // options back to defaults; connections and caches are kept
+    HttpResponse response;
+    Transfer transfer{&response, sink, sink_context, req.max_response_bytes};
+    char error_text[CURL_ERROR_SIZE] = {};
+
+    curl_slist* header_list = nullptr;
+    bool ok = true;
+    bool has_content_type = false;
+    auto add_header = [&](const std::string& line) {
+        curl_slist* next = curl_slist_append(header_list, line.c_str());
+        if (next == nullptr)
+            ok = false;
+        else
+            header_list = next;
+    };
+    for (const Header& h : req.headers) {
+        has_content_type = has_content_type || iequals(h.name, "content-type");
+        add_header(h.value.empty() ? h.name + ";" : h.name + ": " + h.value); // "X;" sends "X:"
+    }
+    add_header("Expect:"); // no 100-continue
+    if (!req.body.empty() && !has_content_type)
+        add_header("Content-Type:"); // not curl's default application/x-www-form-urlencoded
+
+    curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, ""); // every encoding libcurl can decode
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(req.connect_timeout));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(req.timeout));
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+    if (req.method == "GET" && req.body.empty()) {
+        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    } else if (req.method == "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else {
+        if (req.method != "POST")
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+        if (req.method == "POST" || !req.body.empty()) {
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());
+        }
+    }
+
+    const CURLcode code = ok ? curl_easy_perform(curl) : CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+    curl_slist_free_all(header_list);
+
+    if (transfer.too_large)
+        return fail(ErrorCode::bad_response, "HTTP response from " +
+                                                 std::string(split_url(req.url).host_port) + " exceeds " +
+                                                 std::to_string(req.max_response_bytes) + " bytes");
+    if (transfer.sink_threw)
+        return fail(ErrorCode::backend_failed, "the streaming callback threw an exception");
+    if (code != CURLE_OK && !transfer.sink_stopped)
+        return unexpected<Error>(transport_error(req, code, error_text));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    return response;
+}
+
+inline Result<HttpResponse> perform_with(const HttpRequest& req, ChunkSink sink,
+                                         void* sink_context) noexcept {
+    EasyHandle& shared = thread_handle();
+    if (!shared.busy) {
+        if (shared.handle == nullptr)
+            return fail(ErrorCode::backend_unavailable, "libcurl could not be initialised");
+        BusyGuard guard(&shared.busy);
+        return perform_on(shared.handle, req, sink, sink_context);
+    }
+    EasyHandle nested; // a request from inside a streaming callback on this thread
+    if (nested.handle == nullptr)
+        return fail(ErrorCode::backend_unavailable, "libcurl could not be initialised");
+    return perform_on(nested.handle, req, sink, sink_context);
+}
+
+} // namespace detail
+} // namespace http
+LLMCACHE_END_NAMESPACE
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace http {
+
+/// Blocking request. Transport failures (refused, reset, DNS, TLS, cut mid-body) are Errors with
+/// backend_unavailable, an elapsed timeout backend_timeout, an oversized body bad_response; any
+/// HTTP status (404, 500, ...) is a response. The whole body is collected in HttpResponse::body.
+inline Result<HttpResponse> perform(const HttpRequest& req) noexcept {
+    return detail::perform_with(req, nullptr, nullptr);
+}
+
+/// Streaming request: `on_chunk(std::string_view bytes) -> bool` receives the body bytes as they
+/// arrive (chunk boundaries are the network's, not the server's); returning false stops the
+/// transfer, and the result is then the response so far (status and headers) rather than an
+/// error, since the caller chose to stop. The returned body is empty. If on_chunk throws, the
+/// transfer stops and the result is backend_failed (the exception cannot cross libcurl's C code).
+template <class F>
+Result<HttpResponse> perform_streaming(const HttpRequest& req, F&& on_chunk) noexcept {
+    using Fn = std::remove_reference_t<F>;
+    static_assert(std::is_invocable_r_v<bool, Fn&, std::string_view>,
+                  "on_chunk must be callable as bool(std::string_view)");
+    detail::ChunkSink sink = [](void* context, std::string_view bytes) -> bool {
+        return static_cast<bool>((*static_cast<Fn*>(context))(bytes));
+    };
+    return detail::perform_with(req, sink, const_cast<void*>(static_cast<const void*>(&on_chunk)));
+}
+
+} // namespace http
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/http/client.hpp
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::provider {
+
+/// The fields of a provider's error body that matter.
+struct ErrorBody {
+    std::string type;    ///< error.type ("rate_limit_error", "insufficient_quota", ...)
+    std::string code;    ///< error.code, as text (OpenAI: a string; vLLM, llama.cpp: the status)
+    std::string message; ///< error.message, or the start of a body that is not JSON
+};
+
+inline void read_error_fields(json::od::object& o, ErrorBody& out) {
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value v;
+        if (field.unescaped_key().get(key) || field.value().get(v))
+            return;
+        json::od::json_type t;
+        if (v.type().get(t))
+            return;
+        std::string_view s;
+        if (t == json::od::json_type::string) {
+            if (v.get_string().get(s))
+                return;
+            if (key == "type")
+                out.type.assign(s);
+            else if (key == "code")
+                out.code.assign(s);
+            else if (key == "message")
+                out.message.assign(s);
+        } else if (t == json::od::json_type::number && key == "code") {
+            if (json::raw_of(v).get(s))
+                return;
+            out.code.assign(s);
+        }
+    }
+}
+
+/// The first `limit` bytes of a body that is not a JSON error (an HTML page from a proxy), with
+/// control characters replaced, for a message.
+inline std::string printable_prefix(std::string_view body, std::size_t limit = 200) {
+    std::string out;
+    for (char c : body.substr(0, limit))
+        out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+    if (body.size() > limit)
+        out += "...";
+    return out;
+}
+
+/// Reads an error body in any shape the providers and compatible servers use:
+///   {"type":"error","error":{"type":"...","message":"..."},"request_id":"..."}   Anthropic
+///   {"error":{"message":"...","type":"...","code":"..." | int | null}}            OpenAI, Ollama,
+///                                                                             llama.cpp, vLLM
+///   {"object":"error","message":"...","type":"...","code":int}                 older vLLM, TEI
+///   {"error":"..."}                                                            TEI's own routes
+/// Anything else (a proxy's HTML page, a truncated body) gives its printable start as the message.
+inline ErrorBody parse_error_body(std::string_view body) {
+    ErrorBody out;
+    std::string text(body);
+    json::pad(text);
+    json::od::document doc;
+    json::od::object root;
+    bool understood = false;
+    if (!json::thread_parser().iterate(text).get(doc) && !doc.get_object().get(root)) {
+        understood = true;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (field.unescaped_key().get(key) || field.value().get(v)) {
+                understood = false;
+                break;
+            }
+            if (key == "error") {
+                json::od::json_type t;
+                if (v.type().get(t)) {
+                    understood = false;
+                    break;
+                }
+                if (t == json::od::json_type::object) {
+                    json::od::object inner;
+                    if (v.get_object().get(inner)) {
+                        understood = false;
+                        break;
+                    }
+                    read_error_fields(inner, out);
+                } else if (t == json::od::json_type::string) {
+                    std::string_view s;
+                    if (!v.get_string().get(s))
+                        out.message.assign(s);
+                }
+            } else if (key == "message" || key == "type" || key == "code") {
+                // Flat shape. Anthropic's top-level "type" is just "error": the inner one wins.
+                json::od::json_type t;
+                if (v.type().get(t))
+                    break;
+                std::string_view s;
+                if (t == json::od::json_type::string && !v.get_string().get(s)) {
+                    if (key == "message" && out.message.empty())
+                        out.message.assign(s);
+                    else if (key == "type" && out.type.empty() && s != "error")
+                        out.type.assign(s);
+                    else if (key == "code" && out.code.empty())
+                        out.code.assign(s);
+                } else if (t == json::od::json_type::number && key == "code" && out.code.empty() &&
+                           !json::raw_of(v).get(s)) {
+                    out.code.assign(s);
+                }
             }
         }
     }
+    if (out.message.empty() && (!understood || out.type.empty()))
+        out.message = printable_prefix(body);
+    return out;
+}
 
-    unexpected<Error> failed(Node& node, Breaker::Admit admit, Op, Fault f) {
+inline bool contains_lower(std::string_view haystack, std::string_view needle) {
+    if (needle.size() > haystack.size())
+        return false;
+    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
+        std::size_t j = 0;
+        while (j < needle.size() && http::detail::ascii_lower(haystack[i + j]) == needle[j])
+            ++j;
+        if (j == needle.size())
+            return true;
+    }
+    return false;
+}
+
+/// True when the error says that a spend, billing or usage limit was reached: waiting a few
+/// seconds will not help, so such a 429 is quota_exhausted, never retried.
+inline bool says_quota_exhausted(const ErrorBody& b) {
+    static constexpr std::string_view kinds[] = {"billing_error",
+                                                 "insufficient_quota",
+                                                 "credit_balance_exhausted",
+                                                 "organization_spend_limit_exceeded",
+                                                 "project_spend_limit_exceeded",
+                                                 "organization_usage_limit_exceeded",
+                                                 "billing_hard_limit_reached",
+                                                 "billing_not_active"};
+    for (std::string_view k : kinds)
+        if (b.type == k || b.code == k)
+            return true;
+    static constexpr std::string_view phrases[] = {"spend limit",       "spending limit",
+                                                   "usage limit",       "credit balance",
+                                                   "billing",           "exceeded your current quota",
+                                                   "insufficient_quota"};
+    for (std::string_view p : phrases)
+        if (contains_lower(b.message, p))
+            return true;
+    return false;
+}
+
+/// The code for an HTTP error status, refined by the body.
+inline ErrorCode code_for_status(long status, const ErrorBody& b) {
+    if ((status == 400 || status == 402 || status == 403 || status == 429) && says_quota_exhausted(b))
+        return ErrorCode::quota_exhausted;
+    switch (status) {
+    case 401:
+    case 403:
+        return ErrorCode::authentication;
+    case 402:
+        return ErrorCode::quota_exhausted;
+    case 408:
+    case 504:
+        return ErrorCode::backend_timeout;
+    case 409:
+        return ErrorCode::backend_unavailable; // a conflict that may clear (the SDKs retry it)
+    case 429:
+        return ErrorCode::rate_limited;
+    default:
+        break;
+    }
+    if (status >= 500)
+        return ErrorCode::backend_unavailable; // 500, 502, 503, 529 overloaded, ...
+    if (status >= 400)
+        return ErrorCode::invalid_request; // 400, 404, 413, 422 and other client errors
+    return ErrorCode::bad_response;        // 1xx, 3xx: not an answer we can use
+}
+
+/// The code for an error that arrived without a status (an error event inside a stream).
+inline ErrorCode code_for_type(const ErrorBody& b) {
+    if (says_quota_exhausted(b))
+        return ErrorCode::quota_exhausted;
+    const std::string_view t = b.type;
+    if (t == "overloaded_error" || t == "api_error" || t == "server_error" ||
+        t == "service_unavailable_error")
+        return ErrorCode::backend_unavailable;
+    if (t == "rate_limit_error" || b.code == "rate_limit_exceeded")
+        return ErrorCode::rate_limited;
+    if (t == "timeout_error")
+        return ErrorCode::backend_timeout;
+    if (t == "authentication_error" || t == "permission_error")
+        return ErrorCode::authentication;
+    if (t == "invalid_request_error" || t == "not_found_error" || t == "request_too_large")
+        return ErrorCode::invalid_request;
+    return ErrorCode::backend_failed;
+}
+
+/// "<provider> API error 429 (rate_limit_error): <message> [request-id req_..]", with `secret`
+/// scrubbed in case a server echoed it.
+inline std::string error_message(std::string_view provider, long status, const ErrorBody& b,
+                                 std::string_view request_id, std::string_view secret) {
+    std::string m(provider);
+    m += " API error";
+    if (status != 0) {
+        m += ' ';
+        m += std::to_string(status);
+    }
+    if (!b.type.empty() || !b.code.empty()) {
+        m += " (";
+        m += b.type.empty() ? b.code : b.type;
+        m += ')';
+    }
+    m += ": ";
+    m += b.message.empty() ? std::string("(no message)") : b.message;
+    if (!request_id.empty()) {
+        m += " [request-id ";
+        m += request_id;
+        m += ']';
+    }
+    http::detail::scrub(m, secret);
+    return m;
+}
+
+/// The Error for a response with a non-2xx status.
+inline Error status_error(std::string_view provider, const http::HttpResponse& r, std::string_view body,
+                          std::string_view secret) {
+    const ErrorBody b = parse_error_body(body);
+    std::string_view request_id = r.header("request-id");
+    if (request_id.empty())
+        request_id = r.header("x-request-id");
+    Error e{code_for_status(r.status, b), error_message(provider, r.status, b, request_id, secret),
+            static_cast<int>(r.status),
+            ::llmcache::detail::parse_retry_after(r.header("retry-after-ms"), r.header("retry-after"))};
+    return e;
+}
+
+/// Whether a failed status may be retried: by its code (Error::transient()), unless the server
+/// said otherwise with `x-should-retry` (as the official SDKs honour); a quota is never retried.
+inline bool may_retry(const Error& e, const http::HttpResponse& r) {
+    if (e.code == ErrorCode::quota_exhausted)
+        return false;
+    const std::string_view hint = r.header("x-should-retry");
+    if (hint == "true")
+        return true;
+    if (hint == "false")
+        return false;
+    return e.transient();
+}
+
+/// Where and how a backend sends its requests.
+struct Endpoint {
+    std::string_view provider; ///< "Anthropic", "OpenAI": for messages
+    std::string url;
+    std::vector<http::Header> headers;
+    std::string_view secret; ///< the API key: scrubbed from every message
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};
+    std::chrono::milliseconds deadline{600'000};
+    RetryPolicy retry{};
+};
+
+inline http::HttpRequest make_request(const Endpoint& ep, const std::string& body,
+                                      std::chrono::milliseconds left) {
+    http::HttpRequest req;
+    req.method = "POST";
+    req.url = ep.url;
+    req.headers = ep.headers;
+    req.body = body;
+    req.connect_timeout = std::min(ep.connect_timeout, left);
+    req.timeout = std::min(ep.timeout, left);
+    return req;
+}
+
+/// POSTs `body` (with retries) and returns the response when its status is 2xx.
+inline Result<http::HttpResponse> post(const Endpoint& ep, const std::string& body) {
+    const auto deadline = std::chrono::steady_clock::now() + ep.deadline;
+    return run_with_retries<http::HttpResponse>(
+        ep.retry, deadline, [&](std::chrono::milliseconds left) -> Attempt<http::HttpResponse> {
+            auto r = http::perform(make_request(ep, body, left));
+            if (!r) {
+                http::detail::scrub(r.error().message, ep.secret);
+                return Attempt<http::HttpResponse>::from(std::move(r));
+            }
+            if (r->status >= 200 && r->status < 300)
+                return Attempt<http::HttpResponse>{std::move(r), false};
+            Error e = status_error(ep.provider, *r, r->body, ep.secret);
+            const bool again = may_retry(e, *r);
+            return Attempt<http::HttpResponse>{unexpected<Error>(std::move(e)), again};
+        });
+}
+
+/// POSTs a streaming request (with retries while no text has reached the caller) and runs the
+/// server-sent events through a fresh `State` per attempt:
+///   bool st.on_event(const SseEvent&, Deliver&)  false stops the stream (an error event);
+///                                                 deliver(std::string_view) hands text on
+///   Result<Response> st.finish(bool cut)          the answer, or why there is none; `cut` is
+///                                                 true when the stream ended inside an event
+/// A 2xx answer that is plain JSON rather than a stream (a server that ignores "stream": true)
+/// is read with `parse_whole(std::string&)` and its text handed on in one piece.
+template <class State, class ParseWhole, class OnDelta>
+Result<Response> stream(const Endpoint& ep, const std::string& body, ParseWhole&& parse_whole,
+                        OnDelta& on_delta) {
+    constexpr std::size_t kept_for_errors = 64 * 1024;
+    const auto deadline = std::chrono::steady_clock::now() + ep.deadline;
+    return run_with_retries<Response>(
+        ep.retry, deadline, [&](std::chrono::milliseconds left) -> Attempt<Response> {
+            State state;
+            SseParser sse;
+            std::string head; // the body's start: an error body, or a whole JSON answer
+            enum class Mode { undecided, events, whole } mode = Mode::undecided;
+            bool delivered = false;
+            auto deliver = [&](std::string_view text) {
+                if (!text.empty()) {
+                    delivered = true;
+                    on_delta(text);
+                }
+            };
+            auto on_event = [&](const SseEvent& ev) { return state.on_event(ev, deliver); };
+            auto on_chunk = [&](std::string_view bytes) -> bool {
+                if (mode == Mode::undecided) {
+                    const std::size_t first = bytes.find_first_not_of(" \t\r\n");
+                    if (first == std::string_view::npos) {
+                        head.append(bytes);
+                        return true;
+                    }
+                    const char c = bytes[first];
+                    mode = (c == '{' || c == '[' || c == '<') ? Mode::whole : Mode::events;
+                    if (mode == Mode::events && !head.empty() && !sse.feed(head, on_event))
+                        return false;
+                }
+                if (mode == Mode::whole) {
+                    head.append(bytes);
+                    return true;
+                }
+                if (head.size() < kept_for_errors)
+                    head.append(bytes.substr(0, kept_for_errors - head.size()));
+                return sse.feed(bytes, on_event);
+            };
+            auto r = http::perform_streaming(make_request(ep, body, left), on_chunk);
+            if (!r) {
+                http::detail::scrub(r.error().message, ep.secret);
+                const bool again = r.error().transient() && !delivered;
+                return Attempt<Response>{unexpected<Error>(std::move(r.error())), again};
+            }
+            if (r->status < 200 || r->status >= 300) {
+                Error e = status_error(ep.provider, *r, head, ep.secret);
+                const bool again = may_retry(e, *r) && !delivered;
+                return Attempt<Response>{unexpected<Error>(std::move(e)), again};
+            }
+            Result<Response> answer = mode == Mode::whole ? parse_whole(head) : state.finish(sse.pending());
+            if (answer && mode == Mode::whole)
+                deliver(answer->text);
+            const bool again = !answer && answer.error().transient() && !delivered;
+            return Attempt<Response>{std::move(answer), again};
+        });
+}
+
+/// Checks what a body cannot carry or the provider would refuse before sending anything:
+/// non-finite numbers, and tool JSON that does not parse or is not of the expected kind.
+inline Result<void> check_params(const Request& req, bool tool_choice_may_be_string) {
+    if (req.model.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no model id");
+    if (req.messages.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no messages");
+    const GenerationParams& p = req.params;
+    if ((p.temperature && !json::finite(*p.temperature)) || (p.top_p && !json::finite(*p.top_p)))
+        return fail(ErrorCode::invalid_argument, "temperature and top_p must be finite numbers");
+    if (!p.tools_json.empty() && json::validate(p.tools_json) != json::Kind::array)
+        return fail(ErrorCode::invalid_argument, "GenerationParams::tools_json is not a JSON array");
+    if (!p.tool_choice_json.empty()) {
+        const json::Kind k = json::validate(p.tool_choice_json);
+        if (!(k == json::Kind::object || (tool_choice_may_be_string && k == json::Kind::string)))
+            return fail(ErrorCode::invalid_argument,
+                        tool_choice_may_be_string
+                            ? "GenerationParams::tool_choice_json is not a JSON object or string"
+                            : "GenerationParams::tool_choice_json is not a JSON object");
+    }
+    return {};
+}
+
+/// Maps an Anthropic stop_reason (or an OpenAI finish_reason already translated) to StopReason.
+inline StopReason stop_reason_from(std::string_view s) noexcept {
+    if (s == "end_turn")
+        return StopReason::end_turn;
+    if (s == "stop_sequence")
+        return StopReason::stop_sequence;
+    if (s == "max_tokens")
+        return StopReason::max_tokens;
+    if (s == "tool_use")
+        return StopReason::tool_use;
+    if (s == "pause_turn")
+        return StopReason::pause_turn;
+    if (s == "refusal")
+        return StopReason::refusal;
+    if (s == "model_context_window_exceeded")
+        return StopReason::context_window_exceeded;
+    return StopReason::unknown;
+}
+
+/// Reads an environment variable; empty when unset.
+inline std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+/// `base` without trailing slashes, then `path`.
+inline std::string join_url(std::string_view base, std::string_view path) {
+    while (!base.empty() && base.back() == '/')
+        base.remove_suffix(1);
+    std::string url(base);
+    url += path;
+    return url;
+}
+
+} // namespace detail::provider
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/provider.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::anthropic {
+
+inline constexpr std::string_view provider_name = "Anthropic";
+
+/// Reads the token counts of a usage object into `u`; counts that are absent or null are left as
+/// they were (unknown, or the value an earlier stream event gave).
+inline simdjson::error_code read_anthropic_usage(json::od::object& o, Usage& u) {
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(v))
+            return e;
+        std::optional<std::uint64_t>* slot = nullptr;
+        if (key == "input_tokens")
+            slot = &u.input_tokens;
+        else if (key == "output_tokens")
+            slot = &u.output_tokens;
+        else if (key == "cache_read_input_tokens")
+            slot = &u.cache_read_input_tokens;
+        else if (key == "cache_creation_input_tokens")
+            slot = &u.cache_creation_input_tokens;
+        if (slot == nullptr)
+            continue;
+        std::optional<std::uint64_t> n;
+        if (auto e = json::read_count(v, n))
+            return e;
+        if (n)
+            *slot = n;
+    }
+    return simdjson::SUCCESS;
+}
+
+/// Appends one tool_use block, as the Messages API shows it, to a JSON array being written.
+inline void write_tool_use(json::Writer& w, std::string_view id, std::string_view name,
+                           std::string_view input) {
+    w.begin_object();
+    w.key("type").string("tool_use");
+    w.key("id").string(id);
+    w.key("name").string(name);
+    w.key("input").raw(input.empty() ? std::string_view("{}") : input);
+    w.end_object();
+}
+
+/// The JSON body of POST /v1/messages for `req`. `default_max_tokens` is sent when the request
+/// has none (the API requires the field). Role::tool messages carry the provider's content blocks
+/// as JSON (an array of tool_result blocks, or one block) and are sent as a user turn.
+inline Result<std::string> request_body(const Request& req, int default_max_tokens, bool stream) {
+    if (auto ok = provider::check_params(req, false); !ok)
+        return unexpected<Error>(std::move(ok.error()));
+    const GenerationParams& p = req.params;
+    std::string body;
+    std::size_t size = 160 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
+    for (const Message& m : req.messages)
+        size += m.content.size() + 40;
+    body.reserve(size);
+    json::Writer w(body);
+    w.begin_object();
+    w.key("model").string(req.model);
+    w.key("max_tokens").integer(p.max_tokens ? *p.max_tokens : default_max_tokens);
+    if (!req.system.empty())
+        w.key("system").string(req.system);
+    w.key("messages").begin_array();
+    for (std::size_t i = 0; i < req.messages.size(); ++i) {
+        const Message& m = req.messages[i];
+        w.begin_object();
+        if (m.role == Role::tool) {
+            const json::Kind k = json::validate(m.content);
+            if (k != json::Kind::array && k != json::Kind::object)
+                return fail(ErrorCode::invalid_argument,
+                            "message " + std::to_string(i) +
+                                ": a tool message must hold the content blocks as JSON (tool_result blocks)");
+            w.key("role").string("user");
+            w.key("content");
+            if (k == json::Kind::array) {
+                w.raw(m.content);
+            } else {
+                w.begin_array().raw(m.content).end_array();
+            }
+        } else {
+            w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
+            w.key("content").string(m.content);
+        }
+        w.end_object();
+    }
+    w.end_array();
+    if (p.temperature)
+        w.key("temperature").number(*p.temperature);
+    if (p.top_p)
+        w.key("top_p").number(*p.top_p);
+    if (p.top_k)
+        w.key("top_k").integer(*p.top_k);
+    if (!p.stop_sequences.empty()) {
+        w.key("stop_sequences").begin_array();
+        for (const std::string& s : p.stop_sequences)
+            w.string(s);
+        w.end_array();
+    }
+    if (!p.tools_json.empty())
+        w.key("tools").raw(p.tools_json);
+    if (!p.tool_choice_json.empty())
+        w.key("tool_choice").raw(p.tool_choice_json);
+    if (stream)
+        w.key("stream").boolean(true);
+    w.end_object();
+    return body;
+}
+
+/// Reads a Messages API answer (HTTP 200). `body` is padded in place for simdjson.
+/// Text blocks are joined into Response::text; tool_use blocks are kept as a JSON array in
+/// Response::tool_calls_json. Missing usage counts stay unknown.
+inline Result<Response> parse_message(std::string& body) {
+    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
+    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
+    json::pad(body);
+    json::od::document doc;
+    json::od::object root;
+    if (auto e = json::thread_parser().iterate(body).get(doc))
+        return bad_json(e);
+    if (auto e = doc.get_object().get(root))
+        return bad_json(e);
+    Response r;
+    bool has_content = false;
+    bool is_error = false;
+    std::string tools;
+    json::Writer tw(tools);
+    for (auto field : root) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return bad_json(e);
+        if (auto e = field.value().get(v))
+            return bad_json(e);
+        if (key == "type") {
+            std::string_view t;
+            if (auto e = v.get_string().get(t))
+                return bad_json(e);
+            is_error = t == "error";
+        } else if (key == "model") {
+            std::string_view s;
+            if (auto e = v.get_string().get(s))
+                return bad_json(e);
+            r.model.assign(s);
+        } else if (key == "stop_reason") {
+            std::string s;
+            if (auto e = json::read_string_or_null(v, s))
+                return bad_json(e);
+            r.stop_reason = provider::stop_reason_from(s);
+        } else if (key == "stop_sequence") {
+            if (auto e = json::read_string_or_null(v, r.stop_sequence))
+                return bad_json(e);
+        } else if (key == "usage") {
+            json::od::object u;
+            if (auto e = v.get_object().get(u))
+                return bad_json(e);
+            if (auto e = read_anthropic_usage(u, r.usage))
+                return bad_json(e);
+        } else if (key == "content") {
+            json::od::array blocks;
+            if (auto e = v.get_array().get(blocks))
+                return bad_json(e);
+            has_content = true;
+            for (auto element : blocks) {
+                json::od::object block;
+                if (auto e = element.get_object().get(block))
+                    return bad_json(e);
+                std::string_view type, text, id, name, input;
+                for (auto bf : block) {
+                    std::string_view bk;
+                    json::od::value bv;
+                    if (auto e = bf.unescaped_key().get(bk))
+                        return bad_json(e);
+                    if (auto e = bf.value().get(bv))
+                        return bad_json(e);
+                    simdjson::error_code e = simdjson::SUCCESS;
+                    if (bk == "type")
+                        e = bv.get_string().get(type);
+                    else if (bk == "text")
+                        e = bv.get_string().get(text);
+                    else if (bk == "id")
+                        e = bv.get_string().get(id);
+                    else if (bk == "name")
+                        e = bv.get_string().get(name);
+                    else if (bk == "input")
+                        e = json::raw_of(bv).get(input);
+                    if (e)
+                        return bad_json(e);
+                }
+                // The views into simdjson's string buffer stay valid for this document.
+                if (type == "text") {
+                    r.text.append(text);
+                } else if (type == "tool_use") {
+                    if (tools.empty())
+                        tw.begin_array();
+                    write_tool_use(tw, id, name, input);
+                }
+            }
+        }
+    }
+    if (is_error) {
+        const provider::ErrorBody b = provider::parse_error_body(body);
+        return unexpected<Error>(
+            Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}});
+    }
+    if (!has_content)
+        return bad("no content array");
+    if (!tools.empty()) {
+        tw.end_array();
+        r.tool_calls_json = std::move(tools);
+    }
+    r.created = std::chrono::system_clock::now();
+    return r;
+}
+
+/// Assembles a Messages API event stream (message_start, content_block_start/delta/stop,
+/// message_delta, message_stop, ping, error) into one Response, handing text deltas on as they
+/// arrive. Only a stream that reached message_stop gives an answer; an error event gives its
+/// error; unknown events are ignored.
+class StreamState {
+public:
+    template <class Deliver>
+    bool on_event(const SseEvent& ev, Deliver& deliver) {
+        scratch_.assign(ev.data);
+        json::pad(scratch_);
+        std::string text;
+        if (!read_event(text))
+            return false;
+        deliver(std::string_view(text)); // after parsing: the callback may use the parser itself
+        return true;
+    }
+
+    Result<Response> finish(bool cut) {
+        if (error_)
+            return unexpected<Error>(*error_);
+        if (!stopped_)
+            return json::bad_answer(provider_name,
+                                    cut ? "the stream was cut inside an event, before message_stop"
+                                        : "the stream ended before message_stop");
+        if (!started_)
+            return json::bad_answer(provider_name, "the stream had no message_start");
+        if (!tools_.empty()) {
+            std::string out;
+            json::Writer w(out);
+            w.begin_array();
+            for (const ToolBlock& t : tools_) {
+                if (!t.input.empty() && json::validate(t.input) != json::Kind::object)
+                    return json::bad_answer(provider_name, "a tool_use input streamed is not a JSON object");
+                write_tool_use(w, t.id, t.name, t.input);
+            }
+            w.end_array();
+            resp_.tool_calls_json = std::move(out);
+        }
+        resp_.created = std::chrono::system_clock::now();
+        return std::move(resp_);
+    }
+
+private:
+    struct ToolBlock {
+        std::uint64_t index = 0;
+        std::string id, name, input;
+    };
+
+    bool malformed(simdjson::error_code e) {
+        error_ = json::bad_answer(provider_name, "malformed stream event: " + json::describe(e)).error();
+        return false;
+    }
+
+    ToolBlock* tool_at(std::uint64_t index) {
+        for (ToolBlock& t : tools_)
+            if (t.index == index)
+                return &t;
+        return nullptr;
+    }
+
+    bool read_event(std::string& text) {
+        json::od::document doc;
+        json::od::object root;
+        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
+            return malformed(e);
+        if (auto e = doc.get_object().get(root))
+            return malformed(e);
+        std::string_view type, block_type, block_id, block_name, block_text, delta_type, delta_text, partial;
+        std::string stop_reason, stop_sequence;
+        bool has_stop_reason = false, has_stop_sequence = false, has_error = false;
+        std::uint64_t index = 0;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (auto e = field.unescaped_key().get(key))
+                return malformed(e);
+            if (auto e = field.value().get(v))
+                return malformed(e);
+            simdjson::error_code e = simdjson::SUCCESS;
+            if (key == "type") {
+                e = v.get_string().get(type);
+            } else if (key == "index") {
+                e = v.get_uint64().get(index);
+            } else if (key == "message") { // message_start
+                json::od::object m;
+                if ((e = v.get_object().get(m)))
+                    return malformed(e);
+                for (auto mf : m) {
+                    std::string_view mk;
+                    json::od::value mv;
+                    if ((e = mf.unescaped_key().get(mk)) || (e = mf.value().get(mv)))
+                        return malformed(e);
+                    if (mk == "model") {
+                        std::string_view s;
+                        if ((e = mv.get_string().get(s)))
+                            return malformed(e);
+                        resp_.model.assign(s);
+                    } else if (mk == "usage") {
+                        json::od::object u;
+                        if ((e = mv.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
+                            return malformed(e);
+                    }
+                }
+            } else if (key == "content_block") {
+                json::od::object b;
+                if ((e = v.get_object().get(b)))
+                    return malformed(e);
+                for (auto bf : b) {
+                    std::string_view bk;
+                    json::od::value bv;
+                    if ((e = bf.unescaped_key().get(bk)) || (e = bf.value().get(bv)))
+                        return malformed(e);
+                    if (bk == "type")
+                        e = bv.get_string().get(block_type);
+                    else if (bk == "id")
+                        e = bv.get_string().get(block_id);
+                    else if (bk == "name")
+                        e = bv.get_string().get(block_name);
+                    else if (bk == "text")
+                        e = bv.get_string().get(block_text);
+                    if (e)
+                        return malformed(e);
+                }
+            } else if (key == "delta") {
+                json::od::object d;
+                if ((e = v.get_object().get(d)))
+                    return malformed(e);
+                for (auto df : d) {
+                    std::string_view dk;
+                    json::od::value dv;
+                    if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                        return malformed(e);
+                    if (dk == "type")
+                        e = dv.get_string().get(delta_type);
+                    else if (dk == "text")
+                        e = dv.get_string().get(delta_text);
+                    else if (dk == "partial_json")
+                        e = dv.get_string().get(partial);
+                    else if (dk == "stop_reason") {
+                        e = json::read_string_or_null(dv, stop_reason);
+                        has_stop_reason = true;
+                    } else if (dk == "stop_sequence") {
+                        e = json::read_string_or_null(dv, stop_sequence);
+                        has_stop_sequence = true;
+                    }
+                    if (e)
+                        return malformed(e);
+                }
+            } else if (key == "usage") { // message_delta: cumulative counts
+                json::od::object u;
+                if ((e = v.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
+                    return malformed(e);
+            } else if (key == "error") {
+                has_error = true;
+            }
+            if (e)
+                return malformed(e);
+        }
+
+        if (type == "message_start") {
+            started_ = true;
+        } else if (type == "content_block_start") {
+            if (block_type == "text")
+                append(text, block_text);
+            else if (block_type == "tool_use")
+                tools_.push_back(ToolBlock{index, std::string(block_id), std::string(block_name), {}});
+        } else if (type == "content_block_delta") {
+            if (delta_type == "text_delta") {
+                append(text, delta_text);
+            } else if (delta_type == "input_json_delta") {
+                ToolBlock* t = tool_at(index);
+                if (t == nullptr) {
+                    error_ =
+                        json::bad_answer(provider_name, "input_json_delta for a block that is not tool_use")
+                            .error();
+                    return false;
+                }
+                t->input.append(partial);
+            }
+        } else if (type == "message_delta") {
+            if (has_stop_reason)
+                resp_.stop_reason = provider::stop_reason_from(stop_reason);
+            if (has_stop_sequence)
+                resp_.stop_sequence = std::move(stop_sequence);
+        } else if (type == "message_stop") {
+            stopped_ = true;
+        } else if (type == "error" || has_error) {
+            const provider::ErrorBody b = provider::parse_error_body(scratch_);
+            error_ = Error{
+                provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
+            return false;
+        }
+        return true;
+    }
+
+    void append(std::string& text, std::string_view piece) {
+        resp_.text.append(piece);
+        text.append(piece);
+    }
+
+    Response resp_{};
+    std::vector<ToolBlock> tools_{};
+    std::optional<Error> error_{};
+    std::string scratch_{};
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+} // namespace detail::anthropic
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/anthropic_wire.hpp
+
+#include <chrono>
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <utility>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct AnthropicOptions {
+    std::string api_key{};                              ///< x-api-key; from_env(): ANTHROPIC_API_KEY
+    std::string base_url = "https://api.anthropic.com"; ///< from_env(): ANTHROPIC_BASE_URL when set
+    std::string version = "2023-06-01";                 ///< the anthropic-version header
+    /// anthropic-beta header, when not empty. Betas can change answers and cache keys do not see
+    /// this header: give each beta setting its own key prefix (KeyOptions) or cache.
+    std::string beta{};
+    /// max_tokens sent when the request has none (the API requires the field). The cache key sees
+    /// only the request's own max_tokens: set that when answers must differ by limit.
+    int default_max_tokens = 4096;
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};  ///< one attempt (the SDKs' default: 10 minutes)
+    std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them
+    RetryPolicy retry{};                         ///< 2 retries, as the official SDKs
+};
+
+class AnthropicBackend {
+public:
+    AnthropicBackend() = default;
+    explicit AnthropicBackend(AnthropicOptions options) : opts_(std::move(options)) {}
+
+    /// `options` with the key from ANTHROPIC_API_KEY and, when set, the base URL from
+    /// ANTHROPIC_BASE_URL (as the official SDKs read them). Check has_api_key() afterwards.
+    static AnthropicBackend from_env(AnthropicOptions options = {}) {
+        if (std::string key = detail::provider::env("ANTHROPIC_API_KEY"); !key.empty())
+            options.api_key = std::move(key);
+        if (std::string url = detail::provider::env("ANTHROPIC_BASE_URL"); !url.empty())
+            options.base_url = std::move(url);
+        return AnthropicBackend(std::move(options));
+    }
+
+    bool has_api_key() const noexcept { return !opts_.api_key.empty(); }
+    const AnthropicOptions& options() const noexcept { return opts_; }
+    /// The URL requests go to: {base_url}/v1/messages.
+    std::string url() const { return detail::provider::join_url(opts_.base_url, "/v1/messages"); }
+
+    /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
+    Result<Response> complete(const Request& req) const {
+        if (auto missing = check_key(); !missing)
+            return unexpected<Error>(std::move(missing.error()));
+        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, false);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        const detail::provider::Endpoint ep = endpoint(false);
+        auto reply = detail::provider::post(ep, *body);
+        if (!reply)
+            return unexpected<Error>(std::move(reply.error()));
+        auto r = detail::anthropic::parse_message(reply->body);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+    /// Streams the answer: `on_delta(std::string_view)` gets each piece of text as it arrives; the
+    /// result is the whole answer once the stream ended with message_stop, or the error (an error
+    /// event, a cut connection, a stream that ended early: bad_response). A failure before any
+    /// text arrived is retried like complete(); after that it is returned, since the caller has
+    /// seen part of an answer. Fits the streaming_backend concept.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta)
+    const {
+        if (auto missing = check_key(); !missing)
+            return unexpected<Error>(std::move(missing.error()));
+        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, true);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        const detail::provider::Endpoint ep = endpoint(true);
+        auto r = detail::provider::stream<detail::anthropic::StreamState>(
+            ep, *body, [](std::string& whole) { return detail::anthropic::parse_message(whole); }, on_delta);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+private:
+    Result<void> check_key() const {
+        if (opts_.api_key.empty())
+            return fail(ErrorCode::authentication,
+                        "no Anthropic API key: set ANTHROPIC_API_KEY or AnthropicOptions::api_key");
+        return {};
+    }
+
+    detail::provider::Endpoint endpoint(bool streaming) const {
+        detail::provider::Endpoint ep;
+        ep.provider = detail::anthropic::provider_name;
+        ep.url = url();
+        ep.headers = {{"x-api-key", opts_.api_key},
+                      {"anthropic-version", opts_.version},
+                      {"content-type", "application/json"},
+                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        if (!opts_.beta.empty())
+            ep.headers.push_back({"anthropic-beta", opts_.beta});
+        ep.secret = opts_.api_key;
+        ep.connect_timeout = opts_.connect_timeout;
+        ep.timeout = opts_.timeout;
+        ep.deadline = opts_.deadline;
+        ep.retry = opts_.retry;
+        return ep;
+    }
+
+    AnthropicOptions opts_{};
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/anthropic.hpp
+// begin of file: llmcache/backend/openai.hpp
+// OpenAIBackend: chat completions (POST {base_url}/chat/completions) from OpenAI or any server
+// that speaks the same API: Ollama (http://localhost:11434/v1), vLLM (http://localhost:8000/v1),
+// llama.cpp's llama-server (http://127.0.0.1:8080/v1).
+//
+//     auto gpt = llmcache::OpenAIBackend::from_env();        // OPENAI_API_KEY, OPENAI_BASE_URL
+//     llmcache::OpenAIOptions local;
+//     local.base_url = "http://localhost:11434/v1";          // Ollama; no key needed
+//     local.max_tokens_field = "max_tokens";
+//     llmcache::OpenAIBackend ollama{local};
+//
+// Request → body: the system prompt as the first message, then the messages; max_tokens as
+// `max_completion_tokens` (OpenAI's current name; set max_tokens_field = "max_tokens" for servers
+// that only know the older name), temperature, top_p, top_k (not an OpenAI parameter: OpenAI
+// refuses it, vLLM and llama.cpp accept it), stop, tools and tool_choice passed through.
+// Answer → Response: the first choice's content; tool_calls as the provider's JSON in
+// tool_calls_json; finish_reason stop → end_turn, length → max_tokens, tool_calls → tool_use,
+// content_filter → refusal. Usage: prompt_tokens includes OpenAI's prompt-cache hits, so
+// input_tokens = prompt_tokens - cached_tokens and cache_read_input_tokens = cached_tokens (the
+// meaning Usage and the pricing table give them); servers that send no usage give unknown counts.
+//
+// Errors and retries as AnthropicBackend's: by status and by error.type / error.code
+// (insufficient_quota and the spend-limit codes are quota_exhausted, never retried), with
+// retry-after-ms / retry-after honoured. The key is sent only as `Authorization: Bearer`; without
+// a key no Authorization header is sent (local servers need none).
+
+// begin of file: llmcache/backend/detail/openai_wire.hpp
+// The OpenAI Chat Completions API on the wire (and the servers that copy it: Ollama, vLLM,
+// llama.cpp's llama-server): the request body, the answer, and the chunk stream.
+// Reference: POST {base}/chat/completions.
+
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::openai {
+
+inline constexpr std::string_view provider_name = "OpenAI";
+
+/// OpenAI's finish_reason in llmcache's terms. "stop" is end_turn: OpenAI does not say whether a
+/// stop sequence ended the answer.
+inline StopReason finish_reason_from(std::string_view s) noexcept {
+    if (s == "stop")
+        return StopReason::end_turn;
+    if (s == "length")
+        return StopReason::max_tokens;
+    if (s == "tool_calls" || s == "function_call")
+        return StopReason::tool_use;
+    if (s == "content_filter")
+        return StopReason::refusal;
+    return StopReason::unknown;
+}
+
+inline std::string_view trim_json_space(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+/// How the request body is written (OpenAIOptions fills it).
+struct BodyOptions {
+    std::string_view max_tokens_field = "max_completion_tokens"; ///< or "max_tokens" (older servers)
+    bool stream_usage = true; ///< stream_options.include_usage when streaming
+};
+
+/// The JSON body of POST /chat/completions for `req`: the system prompt becomes the first
+/// message. Role::tool messages hold a JSON object with the tool message's fields (at least
+/// "tool_call_id" and "content"), sent with "role":"tool".
+inline Result<std::string> request_body(const Request& req, const BodyOptions& o, bool stream) {
+    if (auto ok = provider::check_params(req, true); !ok)
+        return unexpected<Error>(std::move(ok.error()));
+    const GenerationParams& p = req.params;
+    std::string body;
+    std::size_t size = 200 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
+    for (const Message& m : req.messages)
+        size += m.content.size() + 40;
+    body.reserve(size);
+    json::Writer w(body);
+    w.begin_object();
+    w.key("model").string(req.model);
+    w.key("messages").begin_array();
+    if (!req.system.empty()) {
+        w.begin_object();
+        w.key("role").string("system");
+        w.key("content").string(req.system);
+        w.end_object();
+    }
+    for (std::size_t i = 0; i < req.messages.size(); ++i) {
+        const Message& m = req.messages[i];
+        if (m.role == Role::tool) {
+            if (json::validate(m.content) != json::Kind::object)
+                return fail(ErrorCode::invalid_argument,
+                            "message " + std::to_string(i) +
+                                ": a tool message must be a JSON object with tool_call_id and content");
+            // {"role":"tool", <the object's own fields>}
+            const std::string_view object = trim_json_space(m.content); // "{...}", validated
+            const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
+            std::string merged = "{\"role\":\"tool\"";
+            if (!fields.empty()) {
+                merged += ',';
+                merged.append(fields);
+            }
+            merged += '}';
+            w.raw(merged);
+            continue;
+        }
+        w.begin_object();
+        w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
+        w.key("content").string(m.content);
+        w.end_object();
+    }
+    w.end_array();
+    if (p.max_tokens)
+        w.key(o.max_tokens_field).integer(*p.max_tokens);
+    if (p.temperature)
+        w.key("temperature").number(*p.temperature);
+    if (p.top_p)
+        w.key("top_p").number(*p.top_p);
+    if (p.top_k) // not an OpenAI parameter; vLLM and llama.cpp accept it, OpenAI refuses it (400)
+        w.key("top_k").integer(*p.top_k);
+    if (!p.stop_sequences.empty()) {
+        w.key("stop").begin_array();
+        for (const std::string& s : p.stop_sequences)
+            w.string(s);
+        w.end_array();
+    }
+    if (!p.tools_json.empty())
+        w.key("tools").raw(p.tools_json);
+    if (!p.tool_choice_json.empty())
+        w.key("tool_choice").raw(p.tool_choice_json);
+    if (stream) {
+        w.key("stream").boolean(true);
+        if (o.stream_usage)
+            w.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+    }
+    w.end_object();
+    return body;
+}
+
+/// Reads an OpenAI usage object. prompt_tokens counts the prompt-cache hits too, while
+/// Usage::input_tokens means uncached input (as Anthropic reports it, and as pricing.hpp prices
+/// it): input_tokens = prompt_tokens - cached_tokens, cache_read_input_tokens = cached_tokens.
+inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null)
+        return simdjson::SUCCESS;
+    json::od::object o;
+    if (auto e = v.get_object().get(o))
+        return e;
+    std::optional<std::uint64_t> prompt, completion, cached;
+    for (auto field : o) {
+        std::string_view key;
+        json::od::value fv;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(fv))
+            return e;
+        simdjson::error_code e = simdjson::SUCCESS;
+        if (key == "prompt_tokens") {
+            e = json::read_count(fv, prompt);
+        } else if (key == "completion_tokens") {
+            e = json::read_count(fv, completion);
+        } else if (key == "prompt_tokens_details") {
+            bool details_null = false;
+            if ((e = fv.is_null().get(details_null)))
+                return e;
+            if (details_null)
+                continue;
+            json::od::object d;
+            if ((e = fv.get_object().get(d)))
+                return e;
+            for (auto df : d) {
+                std::string_view dk;
+                json::od::value dv;
+                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                    return e;
+                if (dk == "cached_tokens" && (e = json::read_count(dv, cached)))
+                    return e;
+            }
+        }
+        if (e)
+            return e;
+    }
+    if (prompt) {
+        if (cached && *cached <= *prompt) {
+            out.input_tokens = *prompt - *cached;
+            out.cache_read_input_tokens = cached;
+        } else {
+            out.input_tokens = prompt;
+        }
+    }
+    if (completion)
+        out.output_tokens = completion;
+    return simdjson::SUCCESS;
+}
+
+inline Error error_from(std::string_view json_text) {
+    const provider::ErrorBody b = provider::parse_error_body(json_text);
+    return Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
+}
+
+/// Reads a chat.completion (HTTP 200). `body` is padded in place. The first choice is the answer;
+/// message.tool_calls is kept as the provider's JSON in Response::tool_calls_json; a refusal with
+/// no content becomes the text with StopReason::refusal. Missing usage stays unknown.
+inline Result<Response> parse_completion(std::string& body) {
+    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
+    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
+    json::pad(body);
+    json::od::document doc;
+    json::od::object root;
+    if (auto e = json::thread_parser().iterate(body).get(doc))
+        return bad_json(e);
+    if (auto e = doc.get_object().get(root))
+        return bad_json(e);
+    Response r;
+    bool has_choice = false, has_message = false, has_error = false;
+    std::string refusal;
+    for (auto field : root) {
+        std::string_view key;
+        json::od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return bad_json(e);
+        if (auto e = field.value().get(v))
+            return bad_json(e);
+        if (key == "model") {
+            std::string_view s;
+            if (auto e = v.get_string().get(s))
+                return bad_json(e);
+            r.model.assign(s);
+        } else if (key == "usage") {
+            if (auto e = read_usage(v, r.usage))
+                return bad_json(e);
+        } else if (key == "error") {
+            has_error = true;
+        } else if (key == "choices") {
+            json::od::array choices;
+            if (auto e = v.get_array().get(choices))
+                return bad_json(e);
+            for (auto element : choices) {
+                json::od::object choice;
+                if (auto e = element.get_object().get(choice))
+                    return bad_json(e);
+                if (has_choice)
+                    continue; // n > 1: the first choice is the answer
+                has_choice = true;
+                for (auto cf : choice) {
+                    std::string_view ck;
+                    json::od::value cv;
+                    if (auto e = cf.unescaped_key().get(ck))
+                        return bad_json(e);
+                    if (auto e = cf.value().get(cv))
+                        return bad_json(e);
+                    if (ck == "finish_reason") {
+                        std::string s;
+                        if (auto e = json::read_string_or_null(cv, s))
+                            return bad_json(e);
+                        r.stop_reason = finish_reason_from(s);
+                    } else if (ck == "message") {
+                        json::od::object m;
+                        if (auto e = cv.get_object().get(m))
+                            return bad_json(e);
+                        has_message = true;
+                        for (auto mf : m) {
+                            std::string_view mk;
+                            json::od::value mv;
+                            if (auto e = mf.unescaped_key().get(mk))
+                                return bad_json(e);
+                            if (auto e = mf.value().get(mv))
+                                return bad_json(e);
+                            simdjson::error_code e = simdjson::SUCCESS;
+                            if (mk == "content") {
+                                e = json::read_string_or_null(mv, r.text);
+                            } else if (mk == "refusal") {
+                                e = json::read_string_or_null(mv, refusal);
+                            } else if (mk == "tool_calls") {
+                                bool null = false;
+                                if (!(e = mv.is_null().get(null)) && !null) {
+                                    json::od::array calls;
+                                    std::string_view raw;
+                                    if (!(e = mv.get_array().get(calls)) && !(e = calls.raw_json().get(raw)))
+                                        r.tool_calls_json.assign(raw);
+                                }
+                            }
+                            if (e)
+                                return bad_json(e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if (has_error)
+        return unexpected<Error>(error_from(body));
+    if (!has_choice || !has_message)
+        return bad("no choices[0].message");
+    if (r.tool_calls_json == "[]")
+        r.tool_calls_json.clear();
+    if (r.text.empty() && !refusal.empty()) {
+        r.text = std::move(refusal);
+        r.stop_reason = StopReason::refusal;
+    }
+    r.created = std::chrono::system_clock::now();
+    return r;
+}
+
+/// Assembles a chat.completion.chunk stream: content deltas are handed on, tool-call fragments
+/// joined per index, finish_reason and the usage chunk (stream_options.include_usage) read. Only a
+/// stream that reached `data: [DONE]` gives an answer; `data: {"error":...}` gives its error.
+class StreamState {
+public:
+    template <class Deliver>
+    bool on_event(const SseEvent& ev, Deliver& deliver) {
+        if (ev.data == "[DONE]") {
+            done_ = true;
+            return true;
+        }
+        scratch_.assign(ev.data);
+        json::pad(scratch_);
+        std::string text;
+        if (!read_chunk(text))
+            return false;
+        deliver(std::string_view(text));
+        return true;
+    }
+
+    Result<Response> finish(bool cut) {
+        if (error_)
+            return unexpected<Error>(*error_);
+        if (!done_)
+            return json::bad_answer(provider_name, cut ? "the stream was cut inside an event, before [DONE]"
+                                                       : "the stream ended before [DONE]");
+        if (!tools_.empty()) {
+            std::string out;
+            json::Writer w(out);
+            w.begin_array();
+            for (const ToolCall& t : tools_) {
+                w.begin_object();
+                w.key("id").string(t.id);
+                w.key("type").string("function");
+                w.key("function")
+                    .begin_object()
+                    .key("name")
+                    .string(t.name)
+                    .key("arguments")
+                    .string(t.arguments);
+                w.end_object().end_object();
+            }
+            w.end_array();
+            resp_.tool_calls_json = std::move(out);
+        }
+        if (resp_.text.empty() && !refusal_.empty()) {
+            resp_.text = std::move(refusal_);
+            resp_.stop_reason = StopReason::refusal;
+        }
+        resp_.created = std::chrono::system_clock::now();
+        return std::move(resp_);
+    }
+
+private:
+    struct ToolCall {
+        std::uint64_t index = 0;
+        std::string id, name, arguments;
+    };
+
+    bool malformed(simdjson::error_code e) {
+        error_ = json::bad_answer(provider_name, "malformed stream chunk: " + json::describe(e)).error();
+        return false;
+    }
+
+    ToolCall& tool_at(std::uint64_t index) {
+        for (ToolCall& t : tools_)
+            if (t.index == index)
+                return t;
+        tools_.push_back(ToolCall{index, {}, {}, {}});
+        return tools_.back();
+    }
+
+    simdjson::error_code read_tool_calls(json::od::value& v) {
+        bool null = false;
+        if (auto e = v.is_null().get(null); e || null)
+            return e;
+        json::od::array calls;
+        if (auto e = v.get_array().get(calls))
+            return e;
+        for (auto element : calls) {
+            json::od::object call;
+            if (auto e = element.get_object().get(call))
+                return e;
+            std::uint64_t index = 0;
+            std::string_view id, name, arguments;
+            for (auto f : call) {
+                std::string_view k;
+                json::od::value fv;
+                if (auto e = f.unescaped_key().get(k))
+                    return e;
+                if (auto e = f.value().get(fv))
+                    return e;
+                simdjson::error_code e = simdjson::SUCCESS;
+                if (k == "index") {
+                    e = fv.get_uint64().get(index);
+                } else if (k == "id") {
+                    e = fv.get_string().get(id);
+                } else if (k == "function") {
+                    json::od::object fn;
+                    if ((e = fv.get_object().get(fn)))
+                        return e;
+                    for (auto ff : fn) {
+                        std::string_view fk;
+                        json::od::value ffv;
+                        if ((e = ff.unescaped_key().get(fk)) || (e = ff.value().get(ffv)))
+                            return e;
+                        if (fk == "name")
+                            e = ffv.get_string().get(name);
+                        else if (fk == "arguments")
+                            e = ffv.get_string().get(arguments);
+                        if (e)
+                            return e;
+                    }
+                }
+                if (e)
+                    return e;
+            }
+            ToolCall& t = tool_at(index);
+            t.id.append(id);
+            t.name.append(name);
+            t.arguments.append(arguments);
+        }
+        return simdjson::SUCCESS;
+    }
+
+    bool read_chunk(std::string& text) {
+        json::od::document doc;
+        json::od::object root;
+        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
+            return malformed(e);
+        if (auto e = doc.get_object().get(root))
+            return malformed(e);
+        bool has_error = false;
+        for (auto field : root) {
+            std::string_view key;
+            json::od::value v;
+            if (auto e = field.unescaped_key().get(key))
+                return malformed(e);
+            if (auto e = field.value().get(v))
+                return malformed(e);
+            simdjson::error_code e = simdjson::SUCCESS;
+            if (key == "error") {
+                has_error = true;
+            } else if (key == "model") {
+                std::string_view s;
+                if (!(e = v.get_string().get(s)))
+                    resp_.model.assign(s);
+            } else if (key == "usage") {
+                e = read_usage(v, resp_.usage);
+            } else if (key == "choices") {
+                json::od::array choices;
+                if ((e = v.get_array().get(choices)))
+                    return malformed(e);
+                for (auto element : choices) {
+                    json::od::object choice;
+                    if ((e = element.get_object().get(choice)))
+                        return malformed(e);
+                    std::uint64_t index = 0;
+                    std::string_view content, refusal;
+                    std::string finish;
+                    bool has_finish = false;
+                    for (auto cf : choice) {
+                        std::string_view ck;
+                        json::od::value cv;
+                        if ((e = cf.unescaped_key().get(ck)) || (e = cf.value().get(cv)))
+                            return malformed(e);
+                        if (ck == "index") {
+                            e = cv.get_uint64().get(index);
+                        } else if (ck == "finish_reason") {
+                            e = json::read_string_or_null(cv, finish);
+                            has_finish = !e && !finish.empty();
+                        } else if (ck == "delta") {
+                            json::od::object d;
+                            if ((e = cv.get_object().get(d)))
+                                return malformed(e);
+                            for (auto df : d) {
+                                std::string_view dk;
+                                json::od::value dv;
+                                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
+                                    return malformed(e);
+                                bool null = false;
+                                if (dk == "content" || dk == "refusal") {
+                                    if (!(e = dv.is_null().get(null)) && !null)
+                                        e = dv.get_string().get(dk == "content" ? content : refusal);
+                                } else if (dk == "tool_calls") {
+                                    e = read_tool_calls(dv);
+                                }
+                                if (e)
+                                    return malformed(e);
+                            }
+                        }
+                        if (e)
+                            return malformed(e);
+                    }
+                    if (index != 0)
+                        continue; // n > 1: the first choice is the answer
+                    resp_.text.append(content);
+                    text.append(content);
+                    refusal_.append(refusal);
+                    if (has_finish)
+                        resp_.stop_reason = finish_reason_from(finish);
+                }
+            }
+            if (e)
+                return malformed(e);
+        }
+        if (has_error) {
+            error_ = error_from(scratch_);
+            return false;
+        }
+        return true;
+    }
+
+    Response resp_{};
+    std::vector<ToolCall> tools_{};
+    std::string refusal_{};
+    std::optional<Error> error_{};
+    std::string scratch_{};
+    bool done_ = false;
+};
+
+} // namespace detail::openai
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/openai_wire.hpp
+
+#include <chrono>
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <utility>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct OpenAIOptions {
+    std::string api_key{};                              ///< Bearer token; from_env(): OPENAI_API_KEY
+    std::string base_url = "https://api.openai.com/v1"; ///< from_env(): OPENAI_BASE_URL when set
+    std::string organization{};                         ///< OpenAI-Organization; from_env(): OPENAI_ORG_ID
+    std::string project{};                              ///< OpenAI-Project; from_env(): OPENAI_PROJECT_ID
+    std::string max_tokens_field = "max_completion_tokens"; ///< or "max_tokens" for older servers
+    bool stream_usage = true; ///< ask for the usage chunk when streaming (stream_options.include_usage)
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{600'000};  ///< one attempt
+    std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them
+    RetryPolicy retry{};                         ///< 2 retries, as the official SDKs
+};
+
+class OpenAIBackend {
+public:
+    OpenAIBackend() = default;
+    explicit OpenAIBackend(OpenAIOptions options) : opts_(std::move(options)) {}
+
+    /// `options` with the key from OPENAI_API_KEY and, when set, the base URL from OPENAI_BASE_URL,
+    /// the organization from OPENAI_ORG_ID and the project from OPENAI_PROJECT_ID.
+    static OpenAIBackend from_env(OpenAIOptions options = {}) {
+        using detail::provider::env;
+        if (std::string key = env("OPENAI_API_KEY"); !key.empty())
+            options.api_key = std::move(key);
+        if (std::string url = env("OPENAI_BASE_URL"); !url.empty())
+            options.base_url = std::move(url);
+        if (std::string org = env("OPENAI_ORG_ID"); !org.empty())
+            options.organization = std::move(org);
+        if (std::string project = env("OPENAI_PROJECT_ID"); !project.empty())
+            options.project = std::move(project);
+        return OpenAIBackend(std::move(options));
+    }
+
+    bool has_api_key() const noexcept { return !opts_.api_key.empty(); }
+    const OpenAIOptions& options() const noexcept { return opts_; }
+    /// The URL requests go to: {base_url}/chat/completions.
+    std::string url() const { return detail::provider::join_url(opts_.base_url, "/chat/completions"); }
+
+    /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
+    Result<Response> complete(const Request& req) const {
+        auto body = detail::openai::request_body(req, body_options(), false);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        auto reply = detail::provider::post(endpoint(false), *body);
+        if (!reply)
+            return unexpected<Error>(std::move(reply.error()));
+        auto r = detail::openai::parse_completion(reply->body);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+    /// Streams the answer through `on_delta(std::string_view)`; the result is the whole answer
+    /// once the stream reached `data: [DONE]`, or the error. Retries as AnthropicBackend::stream.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta)
+    const {
+        auto body = detail::openai::request_body(req, body_options(), true);
+        if (!body)
+            return unexpected<Error>(std::move(body.error()));
+        auto r = detail::provider::stream<detail::openai::StreamState>(
+            endpoint(true), *body, [](std::string& whole) { return detail::openai::parse_completion(whole); },
+            on_delta);
+        if (!r)
+            http::detail::scrub(r.error().message, opts_.api_key);
+        return r;
+    }
+
+private:
+    detail::openai::BodyOptions body_options() const noexcept {
+        return detail::openai::BodyOptions{opts_.max_tokens_field, opts_.stream_usage};
+    }
+
+    detail::provider::Endpoint endpoint(bool streaming) const {
+        detail::provider::Endpoint ep;
+        ep.provider = detail::openai::provider_name;
+        ep.url = url();
+        ep.headers = {{"content-type", "application/json"},
+                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        if (!opts_.api_key.empty())
+            ep.headers.push_back({"authorization", "Bearer " + opts_.api_key});
+        if (!opts_.organization.empty())
+            ep.headers.push_back({"openai-organization", opts_.organization});
+        if (!opts_.project.empty())
+            ep.headers.push_back({"openai-project", opts_.project});
+        ep.secret = opts_.api_key;
+        ep.connect_timeout = opts_.connect_timeout;
+        ep.timeout = opts_.timeout;
+        ep.deadline = opts_.deadline;
+        ep.retry = opts_.retry;
+        return ep;
+    }
+
+    OpenAIOptions opts_{};
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/openai.hpp
+// begin of file: llmcache/embed/openai.hpp
+// OpenAIEmbeddings: vectors from an OpenAI-compatible POST /v1/embeddings endpoint (OpenAI, and
+// local servers such as Ollama, vLLM, llama.cpp's llama-server, text-embeddings-inference), for
+// the semantic cache. It fits the `embedder` interface (id, dimensions, embed_into).
+//
+// Requires: LLMCACHE_WITH_CURL=1 (libcurl + simdjson).
+//
+//     llmcache::OpenAIEmbeddings e({.model = "text-embedding-3-small", .dimensions = 512});
+//     std::vector<float> v(e.dimensions());
+//     bool ok = e.embed_into("what is the capital of France?", v);     // false: no vector
+//     auto many = e.embed_many(texts);      // Result<std::vector<std::vector<float>>>, in order
+//
+// Configuration: base_url (empty: $OPENAI_BASE_URL, else https://api.openai.com/v1; the request
+// goes to <base_url>/embeddings), api_key (empty: $OPENAI_API_KEY; may stay empty for local
+// servers, then no Authorization header is sent), model, dimensions.
+//
+// The id names the vector space, not the server: "openai:<model>:d<dimensions>:v1", plus
+// ":<space>" when Options::space is set. Vectors of one id are comparable wherever they were
+// computed (the same model served by OpenAI or by a proxy); set `space` to tell apart spaces
+// the model name alone does not (a local server's own fine-tuned "text-embedding-3-small", a
+// different quantisation). v1 is this client's own processing (L2 normalisation, float32).
+//
+// Wire: {"model", "input": [texts...], "encoding_format": "base64"|"float", "dimensions"} (the
+// last only when send_dimensions: OpenAI's text-embedding-3-* and Matryoshka models accept it;
+// ada-002 and older local servers refuse it). base64 (the default, as the official SDK does)
+// is the raw little-endian float32 array, a quarter of the bytes of decimal floats. Answers are
+// matched to inputs by data[i].index, not by order.
+//
+// Many inputs per request: embed_many sends at most max_batch texts per request (OpenAI allows
+// 2048); identical texts in one call are sent once; texts already in the in-process cache are
+// not sent at all. The cache is an LRU of `cache_entries` vectors keyed by XXH3-128 of (id, text),
+// shared by copies of the embedder (0 turns it off).
+//
+// Validation: a response must hold exactly one finite vector of `dimensions` floats, not all
+// zero, for every input; otherwise the whole call is bad_response (no partial vectors). Every
+// vector is L2-normalised here (OpenAI's already are; some local servers' are not), so cosine
+// similarity is a dot product.
+//
+// Errors (Result, never exceptions): transport failures backend_unavailable / backend_timeout;
+// 401/403 authentication; 429 rate_limited (retry_after from retry-after-ms / retry-after), or
+// quota_exhausted when the error says insufficient_quota; 400/404/413/422 invalid_request;
+// 5xx and 424 backend_unavailable; malformed or truncated JSON bad_response. Messages carry the
+// provider's own message (OpenAI's nested {"error":{"message"}} or the flat {"message"} of TEI and
+// older vLLM), never the API key. embed_into() returns false for all of these, and for an empty
+// text (servers refuse empty inputs); stats() counts them.
+
+// begin of file: llmcache/detail/base64.hpp
+// Base64 (RFC 4648, standard alphabet, with padding): Upstash values and OpenAI's base64 embeddings.
+
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::base64 {
+
+inline constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+inline std::size_t encoded_size(std::size_t n) noexcept {
+    return (n + 2) / 3 * 4;
+}
+
+inline void encode_into(std::string& out, std::string_view in) {
+    out.reserve(out.size() + encoded_size(in.size()));
+    std::size_t i = 0;
+    auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(in[k])); };
+    for (; i + 3 <= in.size(); i += 3) {
+        const std::uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+        out.push_back(alphabet[(v >> 18) & 63]);
+        out.push_back(alphabet[(v >> 12) & 63]);
+        out.push_back(alphabet[(v >> 6) & 63]);
+        out.push_back(alphabet[v & 63]);
+    }
+    const std::size_t rest = in.size() - i;
+    if (rest == 0)
+        return;
+    const std::uint32_t v = (byte(i) << 16) | (rest == 2 ? byte(i + 1) << 8 : 0);
+    out.push_back(alphabet[(v >> 18) & 63]);
+    out.push_back(alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+}
+
+inline std::string encode(std::string_view in) {
+    std::string out;
+    encode_into(out, in);
+    return out;
+}
+
+namespace impl {
+constexpr std::array<std::int8_t, 256> make_table() noexcept {
+    std::array<std::int8_t, 256> t{};
+    for (auto& x : t)
+        x = -1;
+    for (int i = 0; i < 64; ++i)
+        t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    return t;
+}
+inline constexpr std::array<std::int8_t, 256> table = make_table();
+} // namespace impl
+
+/// Decodes padded standard base64 into `out` (appending); false for any other text (a length
+/// that is not a multiple of 4, a character outside the alphabet, misplaced padding, non-zero
+/// bits after the last byte).
+inline bool decode_into(std::string& out, std::string_view in) {
+    if (in.size() % 4 != 0)
+        return false;
+    out.reserve(out.size() + in.size() / 4 * 3);
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+        const bool last = i + 4 == in.size();
+        const std::size_t pad = last ? (in[i + 3] == '=' ? (in[i + 2] == '=' ? 2u : 1u) : 0u) : 0u;
+        std::uint32_t v = 0;
+        for (std::size_t k = 0; k < 4 - pad; ++k) {
+            const std::int8_t d = impl::table[static_cast<unsigned char>(in[i + k])];
+            if (d < 0)
+                return false;
+            v = (v << 6) | static_cast<std::uint32_t>(d);
+        }
+        if (pad == 0) {
+            out.push_back(static_cast<char>((v >> 16) & 0xff));
+            out.push_back(static_cast<char>((v >> 8) & 0xff));
+            out.push_back(static_cast<char>(v & 0xff));
+        } else if (pad == 1) { // 18 bits: 2 bytes + 2 zero bits
+            if ((v & 3) != 0)
+                return false;
+            out.push_back(static_cast<char>((v >> 10) & 0xff));
+            out.push_back(static_cast<char>((v >> 2) & 0xff));
+        } else { // 12 bits: 1 byte + 4 zero bits
+            if ((v & 15) != 0)
+                return false;
+            out.push_back(static_cast<char>((v >> 4) & 0xff));
+        }
+    }
+    return true;
+}
+
+inline std::optional<std::string> decode(std::string_view in) {
+    std::string out;
+    if (!decode_into(out, in))
+        return std::nullopt;
+    return out;
+}
+
+} // namespace detail::base64
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/base64.hpp
+// begin of file: llmcache/detail/json_read.hpp
+// Reading JSON with simdjson's On-Demand API: one parser per thread, and a small value tree for
+// replies whose shape is only known at run time (Upstash results: null, integers, strings and
+// nested arrays). Hot paths with a known shape (embedding vectors) iterate On-Demand directly.
+// (Namespace detail::json_read; the model backends keep their streaming helpers in
+// backend/detail/json.hpp, namespace detail::json.)
+//
+// simdjson needs SIMDJSON_PADDING readable bytes after the text; iterate() and parse() take the
+// body as a std::string& and grow its capacity (not its size) when needed, instead of copying it.
+// The root of a document is read with the document's own get_array/get_object (simdjson 3.0
+// does not allow document::get_value() on it).
+// Only the error-code API is used, so this compiles with -fno-exceptions too.
+
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::json_read {
+
+/// The calling thread's On-Demand parser (reused: its buffers grow to the largest document seen).
+inline simdjson::ondemand::parser& thread_parser() noexcept {
+    thread_local simdjson::ondemand::parser parser;
+    return parser;
+}
+
+/// A parsed JSON value. Objects keep their fields in document order.
+struct Value {
+    enum class Kind : std::uint8_t { null, boolean, integer, number, string, array, object };
+    Kind kind = Kind::null;
+    bool boolean = false;
+    std::int64_t integer = 0;
+    double number = 0; ///< for Kind::number (and integers too large for int64)
+    std::string string{};
+    std::vector<Value> items{};
+    std::vector<std::pair<std::string, Value>> fields{};
+
+    bool is_null() const noexcept { return kind == Kind::null; }
+    bool is_string() const noexcept { return kind == Kind::string; }
+    bool is_integer() const noexcept { return kind == Kind::integer; }
+    bool is_array() const noexcept { return kind == Kind::array; }
+    bool is_object() const noexcept { return kind == Kind::object; }
+    /// The field called `name`, or nullptr (objects only).
+    const Value* find(std::string_view name) const noexcept {
+        for (const auto& [k, v] : fields)
+            if (k == name)
+                return &v;
+        return nullptr;
+    }
+};
+
+/// Deeper documents are refused (no reply llmcache reads nests more than a few levels).
+inline constexpr int max_depth = 64;
+
+inline bool to_value(simdjson::ondemand::value v, Value& out, int depth) noexcept;
+
+inline bool fill_array(simdjson::ondemand::array& a, Value& out, int depth) noexcept {
+    out.kind = Value::Kind::array;
+    for (auto element : a) {
+        simdjson::ondemand::value ev;
+        if (element.get(ev) != simdjson::SUCCESS)
+            return false;
+        out.items.emplace_back();
+        if (!to_value(ev, out.items.back(), depth + 1))
+            return false;
+    }
+    return true;
+}
+
+inline bool fill_object(simdjson::ondemand::object& o, Value& out, int depth) noexcept {
+    out.kind = Value::Kind::object;
+    for (auto field : o) {
+        std::string_view key;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS)
+            return false;
+        out.fields.emplace_back(std::string(key), Value{});
+        simdjson::ondemand::value fv;
+        if (field.value().get(fv) != simdjson::SUCCESS)
+            return false;
+        if (!to_value(fv, out.fields.back().second, depth + 1))
+            return false;
+    }
+    return true;
+}
+
+inline bool to_value(simdjson::ondemand::value v, Value& out, int depth) noexcept {
+    if (depth > max_depth)
+        return false;
+    simdjson::ondemand::json_type type;
+    if (v.type().get(type) != simdjson::SUCCESS)
+        return false;
+    switch (type) {
+    case simdjson::ondemand::json_type::null: {
+        out.kind = Value::Kind::null;
+        bool is_null = false;
+        return v.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+    }
+    case simdjson::ondemand::json_type::boolean:
+        out.kind = Value::Kind::boolean;
+        return v.get_bool().get(out.boolean) == simdjson::SUCCESS;
+    case simdjson::ondemand::json_type::number: {
+        simdjson::ondemand::number_type nt;
+        if (v.get_number_type().get(nt) != simdjson::SUCCESS)
+            return false;
+        if (nt == simdjson::ondemand::number_type::signed_integer) {
+            out.kind = Value::Kind::integer;
+            return v.get_int64().get(out.integer) == simdjson::SUCCESS;
+        }
+        out.kind = Value::Kind::number;
+        return v.get_double().get(out.number) == simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::string: {
+        out.kind = Value::Kind::string;
+        std::string_view s;
+        if (v.get_string().get(s) != simdjson::SUCCESS)
+            return false;
+        out.string.assign(s);
+        return true;
+    }
+    case simdjson::ondemand::json_type::array: {
+        simdjson::ondemand::array a;
+        return v.get_array().get(a) == simdjson::SUCCESS && fill_array(a, out, depth);
+    }
+    case simdjson::ondemand::json_type::object: {
+        simdjson::ondemand::object o;
+        return v.get_object().get(o) == simdjson::SUCCESS && fill_object(o, out, depth);
+    }
+    }
+    return false;
+}
+
+/// Starts reading `text` with the thread's parser, first making sure simdjson's padding fits in
+/// the string's capacity (reserve, no copy of the text when it already does).
+inline simdjson::error_code iterate(std::string& text, simdjson::ondemand::document& doc) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+    try {
+#endif
+        if (text.capacity() < text.size() + simdjson::SIMDJSON_PADDING)
+            text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+#if LLMCACHE_HAS_EXCEPTIONS
+    } catch (...) {
+        return simdjson::MEMALLOC;
+    }
+#endif
+    return thread_parser()
+        .iterate(simdjson::padded_string_view(text.data(), text.size(), text.capacity()))
+        .get(doc);
+}
+
+/// The document was read to its end: nothing but whitespace follows the root value.
+/// (simdjson 3.0 has no document::at_end(); current_location() fails once the end is reached.)
+inline bool at_end(simdjson::ondemand::document& doc) noexcept {
+    return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+}
+
+/// Parses a whole document whose top level is an object or an array; empty when the text is not
+/// valid JSON (malformed, truncated, trailing content, too deep). `text` may gain capacity.
+inline std::optional<Value> parse(std::string& text) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+    try {
+#endif
+        simdjson::ondemand::document doc;
+        if (iterate(text, doc) != simdjson::SUCCESS)
+            return std::nullopt;
+        simdjson::ondemand::json_type type;
+        if (doc.type().get(type) != simdjson::SUCCESS)
+            return std::nullopt;
+        Value out;
+        if (type == simdjson::ondemand::json_type::array) {
+            simdjson::ondemand::array a;
+            if (doc.get_array().get(a) != simdjson::SUCCESS || !fill_array(a, out, 0))
+                return std::nullopt;
+        } else if (type == simdjson::ondemand::json_type::object) {
+            simdjson::ondemand::object o;
+            if (doc.get_object().get(o) != simdjson::SUCCESS || !fill_object(o, out, 0))
+                return std::nullopt;
+        } else {
+            return std::nullopt;
+        }
+        if (!at_end(doc))
+            return std::nullopt;
+        return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+    } catch (...) { // allocation failure while building the tree
+        return std::nullopt;
+    }
+#endif
+}
+
+} // namespace detail::json_read
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/json_read.hpp
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+enum class EmbeddingEncoding { base64, float32 };
+
+struct OpenAIEmbeddingsOptions {
+    std::string model = "text-embedding-3-small";
+    std::size_t dimensions = 1536;
+    bool send_dimensions = true; ///< send the `dimensions` field (false for ada-002, old servers)
+    std::string base_url{};      ///< empty: $OPENAI_BASE_URL, else https://api.openai.com/v1
+    std::string api_key{};       ///< empty: $OPENAI_API_KEY (may stay empty for local servers)
+    std::string space{};         ///< extra tag in id() naming the vector space
+    EmbeddingEncoding encoding = EmbeddingEncoding::base64;
+    std::size_t max_batch = 256;      ///< texts per request (OpenAI's limit is 2048)
+    std::size_t cache_entries = 4096; ///< in-process LRU of vectors; 0: no cache
+    std::chrono::milliseconds connect_timeout{5'000};
+    std::chrono::milliseconds timeout{30'000}; ///< per request
+    std::vector<http::Header> extra_headers{}; ///< e.g. OpenAI-Organization, OpenAI-Project
+};
+
+struct OpenAIEmbeddingsStats {
+    std::uint64_t requests = 0;   ///< HTTP requests sent
+    std::uint64_t texts_sent = 0; ///< inputs sent (after the cache and de-duplication)
+    std::uint64_t cache_hits = 0; ///< texts answered from the in-process cache
+    std::uint64_t errors = 0;     ///< failed embed calls
+};
+
+class OpenAIEmbeddings {
+public:
+    using Options = OpenAIEmbeddingsOptions;
+    static constexpr int version = 1;
+
+    OpenAIEmbeddings() : OpenAIEmbeddings(Options{}) {}
+    /// Throws std::invalid_argument for a zero dimension, an empty model or a malformed base URL.
+    explicit OpenAIEmbeddings(Options options) {
+        if (options.base_url.empty()) {
+            const char* env = std::getenv("OPENAI_BASE_URL");
+            options.base_url = (env != nullptr && env[0] != '\0') ? env : "https://api.openai.com/v1";
+        }
+        if (options.api_key.empty())
+            if (const char* env = std::getenv("OPENAI_API_KEY"); env != nullptr)
+                options.api_key = env;
+        while (!options.base_url.empty() && options.base_url.back() == '/')
+            options.base_url.pop_back();
+        if (options.dimensions == 0 || options.model.empty())
+            detail::invalid_argument("llmcache: OpenAIEmbeddings needs a model and dimensions > 0");
+        if (!(options.base_url.starts_with("https://") || options.base_url.starts_with("http://")))
+            detail::invalid_argument(
+                "llmcache: OpenAIEmbeddings: the base URL must start with http:// or https://");
+        if (options.max_batch == 0)
+            options.max_batch = 1;
+        auto st = std::make_shared<State>();
+        st->id = "openai:" + options.model + ":d" + std::to_string(options.dimensions) + ":v" +
+                 std::to_string(version) + (options.space.empty() ? "" : ":" + options.space);
+        st->url = options.base_url + "/embeddings";
+        st->options = std::move(options);
+        state_ = std::move(st);
+    }
+
+    const std::string& id() const noexcept { return state_->id; }
+    std::size_t dimensions() const noexcept { return state_->options.dimensions; }
+    const Options& options() const noexcept { return state_->options; }
+
+    /// The `embedder` interface: true when `out` (size dimensions()) holds the L2-normalised
+    /// vector of `text`; false (out zeroed) on any failure, an empty text or a wrong out size.
+    bool embed_into(std::string_view text, std::span<float> out) const noexcept {
+        const bool ok = out.size() == dimensions() && !text.empty() && [&] {
+            auto v = embed_many(std::span<const std::string_view>(&text, 1));
+            if (!v)
+                return false;
+            std::copy((*v)[0].begin(), (*v)[0].end(), out.begin());
+            return true;
+        }();
+        if (!ok)
+            std::fill(out.begin(), out.end(), 0.0f);
+        return ok;
+    }
+
+    Result<std::vector<float>> embed(std::string_view text) const noexcept {
+        auto v = embed_many(std::span<const std::string_view>(&text, 1));
+        if (!v)
+            return unexpected<Error>(v.error());
+        return std::move((*v)[0]);
+    }
+
+    /// One vector per text, in order. Cached texts are not sent; the rest go in requests of at
+    /// most max_batch texts. Any failure fails the whole call.
+    Result<std::vector<std::vector<float>>>
+    embed_many(std::span<const std::string_view> texts) const noexcept {
         State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io)
-                node.pool.drop_idle();
-            // A node that cannot be reached or says CLUSTERDOWN: the topology may have changed.
-            want_refresh();
-            if (node.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations on its slots fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            node.breaker.on_neutral(admit);
-        } else if (node.breaker.on_success(admit) == Breaker::Change::closed) {
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        }
-        emit_once(st, f.kind, f.error.message);
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static void emit_once(State& st, Failure kind, const std::string& message) {
-        const auto k = static_cast<std::size_t>(kind);
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, message + " [" + std::string(detail::redis::to_string(kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        const std::string& pw = st.base.password;
-        if (pw.empty())
-            return text;
-        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
-            text.replace(p, pw.size(), "***");
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
 #if LLMCACHE_HAS_EXCEPTIONS
         try {
 #endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
+            auto r = embed_many_impl(st, texts);
+            if (!r)
+                st.errors.fetch_add(1, std::memory_order_relaxed);
+            return r;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
+            st.errors.fetch_add(1, std::memory_order_relaxed);
+            return fail(ErrorCode::backend_failed, "llmcache: OpenAIEmbeddings: out of memory");
+        }
+#endif
+    }
+
+    OpenAIEmbeddingsStats stats() const noexcept {
+        const State& st = *state_;
+        return {st.requests.load(std::memory_order_relaxed), st.texts_sent.load(std::memory_order_relaxed),
+                st.cache_hits.load(std::memory_order_relaxed), st.errors.load(std::memory_order_relaxed)};
+    }
+
+    /// Empties the in-process cache.
+    void clear_cache() const noexcept {
+        std::lock_guard lock(state_->cache_mu);
+        state_->lru.clear();
+        state_->index.clear();
+    }
+
+private:
+    struct Digest {
+        std::uint64_t lo = 0, hi = 0;
+        friend bool operator==(const Digest&, const Digest&) = default;
+    };
+    struct DigestHash {
+        std::size_t operator()(const Digest& d) const noexcept {
+            return static_cast<std::size_t>(d.lo ^ d.hi);
+        }
+    };
+    struct CacheEntry {
+        Digest digest;
+        std::vector<float> vector;
+    };
+
+    struct State {
+        Options options;
+        std::string id;
+        std::string url;
+        std::mutex cache_mu;
+        std::list<CacheEntry> lru; ///< most recently used first
+        std::unordered_map<Digest, std::list<CacheEntry>::iterator, DigestHash> index;
+        std::atomic<std::uint64_t> requests{0}, texts_sent{0}, cache_hits{0}, errors{0};
+    };
+
+    static Digest digest_of(const State& st, std::string_view text) noexcept {
+        // (id, text) with the id's length first, so no two pairs give the same bytes.
+        XXH3_state_t h;
+        XXH3_128bits_reset(&h);
+        const std::uint64_t n = st.id.size();
+        XXH3_128bits_update(&h, &n, sizeof n);
+        XXH3_128bits_update(&h, st.id.data(), st.id.size());
+        XXH3_128bits_update(&h, text.data(), text.size());
+        const XXH128_hash_t d = XXH3_128bits_digest(&h);
+        return {d.low64, d.high64};
+    }
+
+    static bool cache_get(State& st, const Digest& d, std::vector<float>& out) {
+        if (st.options.cache_entries == 0)
+            return false;
+        std::lock_guard lock(st.cache_mu);
+        auto it = st.index.find(d);
+        if (it == st.index.end())
+            return false;
+        st.lru.splice(st.lru.begin(), st.lru, it->second);
+        out = it->second->vector;
+        return true;
+    }
+
+    static void cache_put(State& st, const Digest& d, const std::vector<float>& v) {
+        if (st.options.cache_entries == 0)
+            return;
+        std::lock_guard lock(st.cache_mu);
+        if (auto it = st.index.find(d); it != st.index.end()) {
+            st.lru.splice(st.lru.begin(), st.lru, it->second);
+            return;
+        }
+        st.lru.push_front(CacheEntry{d, v});
+        st.index.emplace(d, st.lru.begin());
+        while (st.lru.size() > st.options.cache_entries) {
+            st.index.erase(st.lru.back().digest);
+            st.lru.pop_back();
+        }
+    }
+
+    static Result<std::vector<std::vector<float>>> embed_many_impl(State& st,
+                                                                   std::span<const std::string_view> texts) {
+        std::vector<std::vector<float>> out(texts.size());
+        for (std::string_view t : texts)
+            if (t.empty())
+                return fail(ErrorCode::invalid_request, "llmcache: OpenAIEmbeddings: an input text is empty");
+        // Texts to send (unique, not cached), and where their vectors go.
+        std::vector<std::string_view> pending;
+        std::vector<Digest> pending_digest;
+        std::vector<std::vector<std::size_t>> targets;
+        std::unordered_map<Digest, std::size_t, DigestHash> seen;
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            const Digest d = digest_of(st, texts[i]);
+            if (auto it = seen.find(d); it != seen.end()) {
+                targets[it->second].push_back(i);
+                continue;
+            }
+            if (cache_get(st, d, out[i])) {
+                st.cache_hits.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            seen.emplace(d, pending.size());
+            pending.push_back(texts[i]);
+            pending_digest.push_back(d);
+            targets.push_back({i});
+        }
+        for (std::size_t start = 0; start < pending.size(); start += st.options.max_batch) {
+            const std::size_t n = std::min(st.options.max_batch, pending.size() - start);
+            auto vectors = request(st, std::span<const std::string_view>(pending.data() + start, n));
+            if (!vectors)
+                return unexpected<Error>(vectors.error());
+            for (std::size_t k = 0; k < n; ++k) {
+                cache_put(st, pending_digest[start + k], (*vectors)[k]);
+                for (std::size_t i : targets[start + k])
+                    out[i] = (*vectors)[k];
+            }
+        }
+        return out;
+    }
+
+    static std::string body_for(const State& st, std::span<const std::string_view> texts) {
+        detail::JsonWriter w;
+        std::size_t bytes = 96 + st.options.model.size();
+        for (std::string_view t : texts)
+            bytes += t.size() + 4;
+        w.reserve(bytes);
+        w.begin_object().key("model").value(st.options.model).key("input").begin_array();
+        for (std::string_view t : texts)
+            w.value(t);
+        w.end_array();
+        w.key("encoding_format").value(st.options.encoding == EmbeddingEncoding::base64 ? "base64" : "float");
+        if (st.options.send_dimensions)
+            w.key("dimensions").value(static_cast<std::uint64_t>(st.options.dimensions));
+        w.end_object();
+        return std::move(w).str();
+    }
+
+    static Result<std::vector<std::vector<float>>> request(State& st,
+                                                           std::span<const std::string_view> texts) {
+        http::HttpRequest req;
+        req.url = st.url;
+        req.headers.push_back({"Content-Type", "application/json"});
+        if (!st.options.api_key.empty())
+            req.headers.push_back({"Authorization", "Bearer " + st.options.api_key});
+        for (const http::Header& h : st.options.extra_headers)
+            req.headers.push_back(h);
+        req.body = body_for(st, texts);
+        req.connect_timeout = st.options.connect_timeout;
+        req.timeout = st.options.timeout;
+        st.requests.fetch_add(1, std::memory_order_relaxed);
+        st.texts_sent.fetch_add(texts.size(), std::memory_order_relaxed);
+        auto res = http::perform(req);
+        if (!res) {
+            Error e = std::move(res).error();
+            e.message = "llmcache: OpenAI embeddings: " + e.message;
+            return unexpected<Error>(std::move(e));
+        }
+        if (res->status != 200)
+            return unexpected<Error>(status_error(st, *res));
+        return parse_vectors(st, res->body, texts.size());
+    }
+
+    /// Maps a non-200 answer to an Error, with the provider's message (never the key).
+    static Error status_error(const State& st, http::HttpResponse& res) {
+        std::string provider_message;
+        std::string type_and_code;
+        if (auto doc = detail::json_read::parse(res.body)) {
+            const detail::json_read::Value* e = doc->find("error");
+            const detail::json_read::Value* holder = (e != nullptr && e->is_object()) ? e : &*doc;
+            if (const auto* m = holder->find("message"); m != nullptr && m->is_string())
+                provider_message = m->string;
+            else if (e != nullptr && e->is_string()) // TEI's native {"error": "..."}
+                provider_message = e->string;
+            for (const char* field : {"type", "code"})
+                if (const auto* f = holder->find(field); f != nullptr && f->is_string())
+                    type_and_code += f->string + " ";
+        }
+        const long s = res.status;
+        ErrorCode code = ErrorCode::backend_failed;
+        if (s == 401 || s == 403)
+            code = ErrorCode::authentication;
+        else if (s == 429)
+            code = type_and_code.find("insufficient_quota") != std::string::npos ? ErrorCode::quota_exhausted
+                                                                                 : ErrorCode::rate_limited;
+        else if (s == 400 || s == 404 || s == 413 || s == 422)
+            code = ErrorCode::invalid_request;
+        else if (s >= 500 || s == 424 || s == 408)
+            code = ErrorCode::backend_unavailable;
+        std::string message = "llmcache: OpenAI embeddings: HTTP " + std::to_string(s);
+        if (!provider_message.empty())
+            message += ": " + provider_message.substr(0, 300);
+        http::detail::scrub(message, st.options.api_key);
+        Error err{code, std::move(message), static_cast<int>(s), std::nullopt};
+        if (code == ErrorCode::rate_limited)
+            err.retry_after = retry_after(res);
+        return err;
+    }
+
+    static std::optional<std::chrono::milliseconds> retry_after(const http::HttpResponse& res) {
+        auto number = [](std::string_view s) -> std::optional<double> {
+            if (s.empty())
+                return std::nullopt;
+            char* end = nullptr;
+            const std::string text(s);
+            const double v = std::strtod(text.c_str(), &end);
+            if (end != text.c_str() + text.size() || !std::isfinite(v) || v < 0 || v > 86'400'000)
+                return std::nullopt;
+            return v;
+        };
+        if (auto ms = number(res.header("retry-after-ms")))
+            return std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
+        if (auto s = number(res.header("retry-after")))
+            return std::chrono::milliseconds(static_cast<std::int64_t>(*s * 1000));
+        return std::nullopt;
+    }
+
+    static unexpected<Error> bad(std::string_view why) {
+        return fail(ErrorCode::bad_response, "llmcache: OpenAI embeddings: " + std::string(why));
+    }
+
+    /// Reads data[].{index, embedding} with simdjson On-Demand (no tree for thousands of floats).
+    static Result<std::vector<std::vector<float>>> parse_vectors(const State& st, std::string& body,
+                                                                 std::size_t expected) {
+        namespace od = simdjson::ondemand;
+        const std::size_t dims = st.options.dimensions;
+        std::vector<std::vector<float>> out(expected);
+        od::document doc;
+        if (detail::json_read::iterate(body, doc) != simdjson::SUCCESS)
+            return bad("the response is not JSON");
+        od::object root;
+        if (doc.get_object().get(root) != simdjson::SUCCESS)
+            return bad("the response is not a JSON object");
+        bool saw_data = false;
+        for (auto field : root) {
+            std::string_view key;
+            if (field.unescaped_key().get(key) != simdjson::SUCCESS)
+                return bad("malformed JSON");
+            if (key != "data") {
+                od::value skipped;
+                if (field.value().get(skipped) != simdjson::SUCCESS)
+                    return bad("malformed JSON");
+                continue;
+            }
+            saw_data = true;
+            od::array data;
+            if (field.value().get_array().get(data) != simdjson::SUCCESS)
+                return bad("`data` is not an array");
+            for (auto element : data) {
+                od::object item;
+                if (element.get_object().get(item) != simdjson::SUCCESS)
+                    return bad("a `data` item is not an object");
+                std::optional<std::int64_t> index;
+                std::vector<float> vec;
+                bool has_vec = false;
+                for (auto f : item) {
+                    std::string_view k;
+                    if (f.unescaped_key().get(k) != simdjson::SUCCESS)
+                        return bad("malformed JSON");
+                    od::value v;
+                    if (f.value().get(v) != simdjson::SUCCESS)
+                        return bad("malformed JSON");
+                    if (k == "index") {
+                        std::int64_t i = 0;
+                        if (v.get_int64().get(i) != simdjson::SUCCESS)
+                            return bad("`index` is not an integer");
+                        index = i;
+                    } else if (k == "embedding") {
+                        has_vec = true;
+                        if (!read_embedding(v, vec))
+                            return bad("an embedding is neither a float array nor base64 float32");
+                    }
+                }
+                if (!index || !has_vec)
+                    return bad("a `data` item lacks `index` or `embedding`");
+                if (*index < 0 || static_cast<std::size_t>(*index) >= expected ||
+                    !out[static_cast<std::size_t>(*index)].empty())
+                    return bad("`index` out of range or repeated");
+                if (vec.size() != dims)
+                    return bad("an embedding has " + std::to_string(vec.size()) + " dimensions, expected " +
+                               std::to_string(dims));
+                if (!normalise(vec))
+                    return bad("an embedding holds NaN, infinity or only zeros");
+                out[static_cast<std::size_t>(*index)] = std::move(vec);
+            }
+        }
+        if (!detail::json_read::at_end(doc))
+            return bad("trailing or truncated JSON");
+        if (!saw_data)
+            return bad("no `data` in the response");
+        for (const auto& v : out)
+            if (v.empty())
+                return bad("fewer embeddings than inputs");
+        return out;
+    }
+
+    static bool read_embedding(simdjson::ondemand::value v, std::vector<float>& out) {
+        simdjson::ondemand::json_type type;
+        if (v.type().get(type) != simdjson::SUCCESS)
+            return false;
+        if (type == simdjson::ondemand::json_type::array) {
+            simdjson::ondemand::array a;
+            if (v.get_array().get(a) != simdjson::SUCCESS)
+                return false;
+            for (auto x : a) {
+                double d = 0;
+                if (x.get_double().get(d) != simdjson::SUCCESS)
+                    return false;
+                out.push_back(static_cast<float>(d));
+            }
+            return true;
+        }
+        if (type != simdjson::ondemand::json_type::string)
+            return false;
+        std::string_view text;
+        if (v.get_string().get(text) != simdjson::SUCCESS)
+            return false;
+        std::string bytes;
+        if (!detail::base64::decode_into(bytes, text) || bytes.size() % 4 != 0)
+            return false;
+        out.resize(bytes.size() / 4);
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            std::uint32_t w = 0;
+            std::memcpy(&w, bytes.data() + 4 * i, 4);
+            if constexpr (std::endian::native == std::endian::big)
+                w = ((w & 0xffu) << 24) | ((w & 0xff00u) << 8) | ((w >> 8) & 0xff00u) | (w >> 24);
+            out[i] = std::bit_cast<float>(w);
+        }
+        return true;
+    }
+
+    /// L2-normalises in place; false for NaN, infinities or a zero vector.
+    static bool normalise(std::vector<float>& v) noexcept {
+        double sum = 0;
+        for (float x : v) {
+            if (!std::isfinite(x))
+                return false;
+            sum += static_cast<double>(x) * static_cast<double>(x);
+        }
+        if (!(sum > 0) || !std::isfinite(sum))
+            return false;
+        const double inv = 1.0 / std::sqrt(sum);
+        for (float& x : v)
+            x = static_cast<float>(static_cast<double>(x) * inv);
+        return true;
+    }
+
+    std::shared_ptr<State> state_;
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/embed/openai.hpp
+// begin of file: llmcache/store/upstash.hpp
+// UpstashRestStore: llmcache entries in an Upstash Redis database, over its REST API (HTTPS), for
+// serverless and edge deployments where a TCP connection to Redis is not available.
+//
+// Requires: LLMCACHE_WITH_CURL=1 (libcurl + simdjson; see detail/http/client.hpp).
+//
+//     auto store = llmcache::UpstashRestStore::from_env();   // UPSTASH_REDIS_REST_URL / _TOKEN
+//     if (!store) { /* store.error().message says what is missing; never the token */ }
+//     llmcache::UpstashRestStore direct({.url = "https://eu1-x.upstash.io", .token = token});
+//
+// Protocol: each operation POSTs a JSON array command (["SET","k","v","PX","60000"]) to the base
+// URL, batches POST an array of them to /pipeline, with `Authorization: Bearer <token>`. Commands
+// are the same as RedisStore's: get = GET; get_and_touch = GETEX PX|PERSIST; put = SET [PX] (TTL
+// in the same command); erase = UNLINK; clear_prefix = SCAN MATCH <escaped prefix>* COUNT n and
+// UNLINK per page; get_many = MGET (pipelined chunks); put_many = pipelined SETs; index_* =
+// ZADD / ZRANGEBYSCORE WITHSCORES LIMIT / ZREM / ZREMRANGEBYSCORE; acquire_lease = SET NX PX;
+// release_lease = EVAL of the same compare-and-delete script (Upstash runs Lua over REST).
+//
+// Binary safety, by design. Entries are arbitrary bytes, but a REST command is JSON, and JSON
+// strings carry only Unicode text: Upstash (and this client's JSON writer) would turn bytes that
+// are not UTF-8 into U+FFFD. So:
+// - values are stored base64-encoded (the Redis string holds base64 text, 4/3 of the size) and
+//   decoded on read; a stored value that is not valid base64 (written by something else) is read
+//   as a corrupt_entry error, never as bytes that were not written by this store. A database
+//   written by UpstashRestStore is therefore not readable by RedisStore over TCP, and vice versa.
+// - keys, prefixes, index names and members are sent as they are and must be valid UTF-8: an
+//   invalid one is refused with invalid_argument, never replaced (two different keys would then
+//   collide, and a collision can serve another question's answer). llmcache's key policies
+//   produce ASCII keys.
+// - responses: with `base64_responses` the store sends `Upstash-Encoding: base64` and decodes every
+//   string of the result (except the status "OK", which Upstash leaves as is; an encoded "OK", as
+//   SRH sends it, decodes to the same). It is off by default: everything this store writes is
+//   ASCII already, so replies are exact without it, and it would add a third to every read.
+//
+// Consistency: Upstash may serve reads from a replica; with `read_your_writes` (default on) the
+// store keeps the latest `upstash-sync-token` response header and sends it back with every
+// request, so a read sees this store's earlier writes (Upstash waits for the replica to catch up).
+// Copies of a store share the token. Pipelines are not atomic (other clients may interleave).
+//
+// Fail-open: every operation is noexcept and returns failures as values. Transport failures are
+// store_unavailable (refused, reset, DNS, TLS, HTTP 5xx/429, a malformed reply) or store_timeout;
+// a refused token (HTTP 401/403) and Redis error replies ({"error": ...}) are store_rejected.
+// Transport failures and refused tokens count towards a circuit breaker: after
+// `circuit.failure_threshold` in a row, operations fail at once with store_unavailable for
+// `circuit.cool_down`, then one probe decides. Failures are counted (stats()) and logged once per
+// outage (when it starts, when the circuit opens, when it ends) through the log sink; no message
+// ever contains the token. Called from a Cache, each request's timeout is cut to what is left of
+// CacheOptions::store_budget, and no request starts once it is used up (store_timeout).
+//
+// Limits: a request body above `max_request_bytes` (Upstash's default limit is 10 MB) is refused
+// with too_large before it is sent; put_many splits its pipeline to stay under it.
+
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct UpstashCircuitOptions {
+    std::size_t failure_threshold = 5;         ///< consecutive failures that open it; 0 = never opens
+    std::chrono::milliseconds cool_down{1000}; ///< open this long, then one probe
+};
+
+struct UpstashStoreOptions {
+    /// The database's REST URL ("https://<name>.upstash.io"). Empty: $UPSTASH_REDIS_REST_URL,
+    /// else $KV_REST_API_URL (Vercel's naming). One trailing '/' is removed.
+    std::string url{};
+    /// The REST token. Empty: $UPSTASH_REDIS_REST_TOKEN, else $KV_REST_API_TOKEN.
+    std::string token{};
+    std::chrono::milliseconds connect_timeout{1000}; ///< DNS + TCP + TLS for a new connection
+    std::chrono::milliseconds request_timeout{1000}; ///< one REST call, connection setup included
+    std::chrono::milliseconds bulk_timeout{30'000};  ///< a whole clear_prefix
+    std::size_t scan_count = 1000;                   ///< SCAN COUNT hint, MGET chunk size
+    std::size_t max_request_bytes = 10'000'000;      ///< Upstash's default max request size
+    bool base64_responses = false;                   ///< send `Upstash-Encoding: base64`
+    bool read_your_writes = true;                    ///< echo `upstash-sync-token`
+    UpstashCircuitOptions circuit{};
+    /// Receives each log line (prefixed "llmcache:"); empty: a line on stderr. Must not throw.
+    std::function<void(std::string_view)> log_sink{};
+};
+
+struct UpstashStoreStats {
+    std::uint64_t requests = 0;    ///< REST calls sent (a pipeline is one)
+    std::uint64_t unavailable = 0; ///< transport failures, 5xx/429, malformed replies
+    std::uint64_t timeouts = 0;
+    std::uint64_t auth = 0;     ///< 401 / 403: the token was refused
+    std::uint64_t rejected = 0; ///< Redis error replies
+    std::uint64_t circuit_open = 0;
+    std::uint64_t circuit_opened = 0, circuit_closed = 0;
+    bool circuit_is_open = false;
+    std::uint64_t total_errors() const noexcept {
+        return unavailable + timeouts + auth + rejected + circuit_open;
+    }
+};
+
+namespace detail::upstash {
+
+/// `prefix` as a SCAN MATCH pattern matching exactly the keys that start with it.
+inline std::string scan_match_pattern(std::string_view prefix) {
+    std::string p;
+    p.reserve(prefix.size() + 8);
+    for (char ch : prefix) {
+        if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\')
+            p += '\\';
+        p += ch;
+    }
+    p += '*';
+    return p;
+}
+
+/// Decimal text of an integer argument.
+struct Decimal {
+    char buf[24];
+    std::size_t len = 0;
+    explicit Decimal(std::int64_t v) noexcept {
+        len = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+    }
+    std::string_view view() const noexcept { return {buf, len}; }
+};
+
+/// Parses a sorted-set score as Redis prints it ("1700000000000", "-5", "1.5e+20").
+inline std::optional<std::int64_t> parse_score(std::string_view s) noexcept {
+    std::int64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec == std::errc() && r.ptr == s.data() + s.size())
+        return v;
+    double d = 0;
+    auto rd = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (rd.ec != std::errc() || rd.ptr != s.data() + s.size() || !std::isfinite(d) || d < -9.2e18 ||
+        d > 9.2e18)
+        return std::nullopt;
+    return static_cast<std::int64_t>(d);
+}
+
+/// The breaker: closed -> open after `threshold` consecutive failures; open -> one probe after
+/// the cool-down; the probe's outcome closes or reopens it.
+class Breaker {
+public:
+    enum class Admit : std::uint8_t { yes, probe, no };
+    explicit Breaker(UpstashCircuitOptions o) : opts_(o) {}
+
+    Admit admit() noexcept {
+        std::lock_guard lock(mu_);
+        if (!open_)
+            return Admit::yes;
+        if (probe_out_ || Clock::now() < open_until_)
+            return Admit::no;
+        probe_out_ = true;
+        return Admit::probe;
+    }
+    /// True when this closed an open circuit.
+    bool on_success(Admit how) noexcept {
+        std::lock_guard lock(mu_);
+        failures_ = 0;
+        if (how == Admit::probe)
+            probe_out_ = false;
+        if (!open_)
+            return false;
+        open_ = false;
+        ++closings_;
+        return true;
+    }
+    /// True when this opened the circuit.
+    bool on_failure(Admit how) noexcept {
+        std::lock_guard lock(mu_);
+        if (opts_.failure_threshold == 0)
+            return false;
+        if (how == Admit::probe) {
+            probe_out_ = false;
+            open_until_ = Clock::now() + opts_.cool_down;
+            return false;
+        }
+        if (++failures_ < opts_.failure_threshold || open_)
+            return false;
+        open_ = true;
+        open_until_ = Clock::now() + opts_.cool_down;
+        ++openings_;
+        return true;
+    }
+    /// The call said nothing about the server (a refused argument, a Redis error reply).
+    void on_neutral(Admit how) noexcept {
+        std::lock_guard lock(mu_);
+        if (how == Admit::probe)
+            probe_out_ = false;
+    }
+    bool is_open() const noexcept {
+        std::lock_guard lock(mu_);
+        return open_;
+    }
+    std::uint64_t openings() const noexcept {
+        std::lock_guard lock(mu_);
+        return openings_;
+    }
+    std::uint64_t closings() const noexcept {
+        std::lock_guard lock(mu_);
+        return closings_;
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    UpstashCircuitOptions opts_;
+    mutable std::mutex mu_;
+    bool open_ = false;
+    bool probe_out_ = false;
+    std::size_t failures_ = 0;
+    Clock::time_point open_until_{};
+    std::uint64_t openings_ = 0, closings_ = 0;
+};
+
+/// One reply envelope: the result, or the Redis error text.
+struct Envelope {
+    json_read::Value result{};
+    std::optional<std::string> error{};
+};
+
+} // namespace detail::upstash
+
+class UpstashRestStore {
+public:
+    /// PX takes any positive 64-bit count; llmcache's own limit (ten years) is the bound.
+    static constexpr std::chrono::milliseconds max_ttl = ttl::limit;
+
+    /// Reads the URL and token (from the options or the environment); does not connect. Throws
+    /// std::invalid_argument when either is missing or malformed (the message never holds the
+    /// token); make() and from_env() report the same as a Result.
+    explicit UpstashRestStore(UpstashStoreOptions opts = {}) {
+        auto s = build(std::move(opts));
+        if (!s)
+            detail::invalid_argument(s.error().message);
+        state_ = std::move(*s);
+    }
+
+    static Result<UpstashRestStore> make(UpstashStoreOptions opts) {
+        auto s = build(std::move(opts));
+        if (!s)
+            return unexpected<Error>(s.error());
+        return UpstashRestStore(std::move(*s));
+    }
+
+    /// URL and token from UPSTASH_REDIS_REST_URL / UPSTASH_REDIS_REST_TOKEN (else KV_REST_API_URL /
+    /// KV_REST_API_TOKEN); the other options from `opts` (its url and token are ignored).
+    static Result<UpstashRestStore> from_env(UpstashStoreOptions opts = {}) {
+        opts.url.clear();
+        opts.token.clear();
+        return make(std::move(opts));
+    }
+
+    // --- StorePolicy ------------------------------------------------------------------------
+    StoreValue get(std::string_view key) noexcept {
+        return single<std::optional<std::string>>({"GET", key},
+                                                  [&](const Value& v) { return value_or_nil(v); });
+    }
+
+    /// GETEX key PX ms (or PERSIST without a TTL): read and restart the TTL in one command.
+    StoreValue get_and_touch(std::string_view key, std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (auto bad = check_ttl(ttl); !bad)
+            return unexpected<Error>(bad.error());
+        const Decimal ms(ttl ? ttl->count() : 0);
+        auto decode = [&](const Value& v) { return value_or_nil(v); };
+        return ttl ? single<std::optional<std::string>>({"GETEX", key, "PX", ms.view()}, decode)
+                   : single<std::optional<std::string>>({"GETEX", key, "PERSIST"}, decode);
+    }
+
+    /// SET key <base64 value> [PX ms].
+    Result<void> put(std::string_view key, std::string_view value,
+                     std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (auto bad = check_ttl(ttl); !bad)
+            return bad;
+        if (detail::base64::encoded_size(value.size()) + key.size() + 64 > state_->opts.max_request_bytes)
+            return too_large();
+        auto r = guarded<bool>([&]() -> Result<bool> {
+            const std::string encoded = detail::base64::encode(value);
+            const Decimal ms(ttl ? ttl->count() : 0);
+            auto ok = [&](const Value& v) { return expect_ok(v, "SET"); };
+            return ttl ? single<bool>({"SET", key, encoded, "PX", ms.view()}, ok)
+                       : single<bool>({"SET", key, encoded}, ok);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    Result<bool> erase(std::string_view key) noexcept {
+        return single<bool>({"UNLINK", key}, [&](const Value& v) -> Result<bool> {
+            auto n = integer(v, "UNLINK");
+            if (!n)
+                return unexpected<Error>(n.error());
+            return *n > 0;
+        });
+    }
+
+    /// Removes every key starting with `prefix`: SCAN MATCH <prefix>* (glob characters escaped) in
+    /// a cursor loop, UNLINK for each page. Bounded by bulk_timeout. An empty prefix is refused.
+    Result<std::size_t> clear_prefix(std::string_view prefix) noexcept {
+        if (prefix.empty())
+            return fail(
+                ErrorCode::invalid_argument,
+                "llmcache: UpstashRestStore::clear_prefix refuses an empty prefix (it would empty the "
+                "whole database)");
+        return guarded<std::size_t>([&]() -> Result<std::size_t> {
+            const auto bulk_deadline = Clock::now() + state_->opts.bulk_timeout;
+            const std::string pattern = detail::upstash::scan_match_pattern(prefix);
+            const Decimal count(static_cast<std::int64_t>(std::max<std::size_t>(1, state_->opts.scan_count)));
+            std::string cursor = "0";
+            std::size_t removed = 0;
+            do {
+                if (Clock::now() >= bulk_deadline)
+                    return fail(ErrorCode::store_timeout,
+                                "llmcache: Upstash clear_prefix exceeded bulk_timeout");
+                std::vector<std::string> keys;
+                auto page = single<bool>(
+                    {"SCAN", cursor, "MATCH", pattern, "COUNT", count.view()},
+                    [&](const Value& v) -> Result<bool> {
+                        if (!v.is_array() || v.items.size() != 2 || !v.items[0].is_string() ||
+                            !v.items[1].is_array())
+                            return bad_reply("SCAN");
+                        cursor = v.items[0].string;
+                        for (const Value& k : v.items[1].items) {
+                            if (!k.is_string())
+                                return bad_reply("SCAN");
+                            if (std::string_view(k.string).starts_with(prefix)) // MATCH did it too
+                                keys.push_back(k.string);
+                        }
+                        return true;
+                    },
+                    bulk_deadline);
+                if (!page)
+                    return unexpected<Error>(page.error());
+                if (keys.empty())
+                    continue;
+                std::vector<std::string_view> args{"UNLINK"};
+                args.insert(args.end(), keys.begin(), keys.end());
+                auto n = single<std::int64_t>(
+                    args, [&](const Value& v) { return integer(v, "UNLINK"); }, bulk_deadline);
+                if (!n)
+                    return unexpected<Error>(n.error());
+                removed += static_cast<std::size_t>(*n);
+            } while (cursor != "0");
+            return removed;
+        });
+    }
+
+    /// MGET in chunks of scan_count keys, sent as one pipeline. On failure every slot holds it.
+    std::vector<StoreValue> get_many(std::span<const std::string_view> keys) noexcept {
+        std::vector<StoreValue> out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            out.reserve(keys.size());
+            if (keys.empty())
+                return out;
+            const std::size_t chunk = std::max<std::size_t>(1, state_->opts.scan_count);
+            std::vector<std::vector<std::string_view>> commands;
+            for (std::size_t i = 0; i < keys.size(); i += chunk) {
+                auto& c = commands.emplace_back();
+                c.push_back("MGET");
+                const std::size_t n = std::min(chunk, keys.size() - i);
+                c.insert(c.end(), keys.begin() + static_cast<std::ptrdiff_t>(i),
+                         keys.begin() + static_cast<std::ptrdiff_t>(i + n));
+            }
+            auto replies = pipeline(commands);
+            std::optional<Error> failure;
+            if (!replies) {
+                failure = replies.error();
+            } else {
+                for (const auto& env : *replies) {
+                    if (env.error) {
+                        failure = rejected("MGET", *env.error);
+                        break;
+                    }
+                    if (!env.result.is_array()) {
+                        failure = bad_reply("MGET").error();
+                        break;
+                    }
+                    for (const Value& v : env.result.items) {
+                        auto decoded = value_or_nil(v);
+                        if (decoded)
+                            out.emplace_back(std::move(*decoded));
+                        else
+                            out.emplace_back(unexpected<Error>(decoded.error()));
+                    }
+                }
+                if (!failure && out.size() != keys.size())
+                    failure = bad_reply("MGET").error();
+            }
+            if (failure) {
+                out.clear();
+                out.assign(keys.size(), StoreValue(unexpected<Error>(*failure)));
+            }
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            out.clear();
+            return out; // cannot even report per key: an empty answer is a miss for everyone
+        }
+#endif
+    }
+
+    /// SETs sent as pipelines (split to stay under max_request_bytes). Returns how many were
+    /// written; when any was refused, the first refusal.
+    Result<std::size_t> put_many(std::span<const StoreItem> items) noexcept {
+        for (const StoreItem& item : items) {
+            if (auto bad = check_ttl(item.ttl); !bad)
+                return unexpected<Error>(bad.error());
+            if (detail::base64::encoded_size(item.value.size()) + item.key.size() + 64 >
+                state_->opts.max_request_bytes)
+                return too_large();
+        }
+        if (items.empty())
+            return std::size_t{0};
+        return guarded<std::size_t>([&]() -> Result<std::size_t> {
+            std::size_t written = 0;
+            std::size_t i = 0;
+            std::optional<Error> first;
+            while (i < items.size()) {
+                std::vector<std::string> encoded;
+                std::vector<Decimal> ttls;
+                std::vector<std::vector<std::string_view>> commands;
+                std::size_t bytes = 2;
+                const std::size_t start = i;
+                encoded.reserve(items.size() - start);
+                ttls.reserve(items.size() - start);
+                for (; i < items.size(); ++i) {
+                    const StoreItem& item = items[i];
+                    const std::size_t size =
+                        detail::base64::encoded_size(item.value.size()) + item.key.size() + 64;
+                    if (i > start && bytes + size > state_->opts.max_request_bytes)
+                        break;
+                    bytes += size;
+                    encoded.push_back(detail::base64::encode(item.value));
+                    ttls.emplace_back(item.ttl ? item.ttl->count() : 0);
+                    auto& c =
+                        commands.emplace_back(std::vector<std::string_view>{"SET", item.key, encoded.back()});
+                    if (item.ttl) {
+                        c.push_back("PX");
+                        c.push_back(ttls.back().view());
+                    }
+                }
+                auto replies = pipeline(commands);
+                if (!replies)
+                    return unexpected<Error>(replies.error());
+                for (const auto& env : *replies) {
+                    if (env.error) {
+                        if (!first)
+                            first = rejected("SET", *env.error);
+                        continue;
+                    }
+                    auto ok = expect_ok(env.result, "SET");
+                    if (ok)
+                        ++written;
+                    else if (!first)
+                        first = ok.error();
+                }
+            }
+            if (first) {
+                first->message +=
+                    " (" + std::to_string(written) + " of " + std::to_string(items.size()) + " written)";
+                return unexpected<Error>(std::move(*first));
+            }
+            return written;
+        });
+    }
+
+    // --- indexing_store ---------------------------------------------------------------------
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        const Decimal s(score);
+        auto r = single<std::int64_t>({"ZADD", index, s.view(), member},
+                                      [&](const Value& v) { return integer(v, "ZADD"); });
+        if (!r)
+            return unexpected<Error>(r.error());
+        return {};
+    }
+
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        const Decimal min(min_score);
+        const Decimal off(static_cast<std::int64_t>(std::min<std::size_t>(offset, INT64_MAX)));
+        const Decimal n(static_cast<std::int64_t>(std::min<std::size_t>(count, INT64_MAX)));
+        return single<std::vector<IndexMember>>(
+            {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+            [&](const Value& v) -> Result<std::vector<IndexMember>> {
+                if (!v.is_array() || v.items.size() % 2 != 0)
+                    return bad_reply("ZRANGEBYSCORE");
+                std::vector<IndexMember> out;
+                out.reserve(v.items.size() / 2);
+                for (std::size_t i = 0; i < v.items.size(); i += 2) {
+                    const Value& m = v.items[i];
+                    const Value& s = v.items[i + 1];
+                    std::optional<std::int64_t> score;
+                    if (s.is_string())
+                        score = detail::upstash::parse_score(s.string);
+                    else if (s.is_integer())
+                        score = s.integer;
+                    if (!m.is_string() || !score)
+                        return bad_reply("ZRANGEBYSCORE");
+                    out.push_back(IndexMember{m.string, *score});
+                }
+                return out;
+            });
+    }
+
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return guarded<std::size_t>([&]() -> Result<std::size_t> {
+            std::vector<std::string_view> args{"ZREM", index};
+            args.insert(args.end(), members.begin(), members.end());
+            auto n = single<std::int64_t>(args, [&](const Value& v) { return integer(v, "ZREM"); });
+            if (!n)
+                return unexpected<Error>(n.error());
+            return static_cast<std::size_t>(*n);
+        });
+    }
+
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        const Decimal max(max_score);
+        auto n = single<std::int64_t>({"ZREMRANGEBYSCORE", index, "-inf", max.view()},
+                                      [&](const Value& v) { return integer(v, "ZREMRANGEBYSCORE"); });
+        if (!n)
+            return unexpected<Error>(n.error());
+        return static_cast<std::size_t>(*n);
+    }
+
+    // --- leasing_store ----------------------------------------------------------------------
+    /// SET <key> <random token> NX PX <ttl>: the token when this caller got the lease, empty when
+    /// another holds it.
+    Result<std::optional<std::string>> acquire_lease(std::string_view key,
+                                                     std::chrono::milliseconds ttl) noexcept {
+        if (ttl.count() <= 0 || ttl > max_ttl)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: UpstashRestStore: a lease TTL must be in (0, max_ttl]");
+        const detail::redis::LeaseToken token = detail::redis::new_lease_token();
+        const Decimal ms(ttl.count());
+        return single<std::optional<std::string>>({"SET", key, token.view(), "NX", "PX", ms.view()},
+                                                  [&](const Value& v) -> Result<std::optional<std::string>> {
+                                                      if (v.is_null())
+                                                          return std::optional<std::string>{};
+                                                      if (v.is_string() && v.string == "OK")
+                                                          return std::optional<std::string>(std::in_place,
+                                                                                            token.view());
+                                                      return bad_reply("SET NX");
+                                                  });
+    }
+
+    /// Deletes the lease only while it still holds `token` (compare-and-delete in one EVAL).
+    Result<void> release_lease(std::string_view key, std::string_view token) noexcept {
+        auto r = single<std::int64_t>({"EVAL", detail::redis::release_lease_script, "1", key, token},
+                                      [&](const Value& v) { return integer(v, "EVAL"); });
+        if (!r)
+            return unexpected<Error>(r.error());
+        return {};
+    }
+
+    // --- Upstash-specific -------------------------------------------------------------------
+    /// PING round trip (a health check).
+    Result<std::chrono::microseconds> ping() noexcept {
+        const auto start = Clock::now();
+        auto r = single<bool>({"PING"}, [&](const Value& v) -> Result<bool> {
+            if (!v.is_string() || v.string != "PONG")
+                return bad_reply("PING");
+            return true;
+        });
+        if (!r)
+            return unexpected<Error>(r.error());
+        return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    }
+
+    UpstashStoreStats stats() const noexcept {
+        const State& st = *state_;
+        UpstashStoreStats s;
+        s.requests = st.requests.load(std::memory_order_relaxed);
+        s.unavailable = st.unavailable.load(std::memory_order_relaxed);
+        s.timeouts = st.timeouts.load(std::memory_order_relaxed);
+        s.auth = st.auth.load(std::memory_order_relaxed);
+        s.rejected = st.rejected.load(std::memory_order_relaxed);
+        s.circuit_open = st.circuit_rejections.load(std::memory_order_relaxed);
+        s.circuit_opened = st.breaker.openings();
+        s.circuit_closed = st.breaker.closings();
+        s.circuit_is_open = st.breaker.is_open();
+        return s;
+    }
+
+    /// "host[:port]" of the REST URL (for logs; never the token).
+    const std::string& host() const noexcept {
+        return state_->host;
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    using Value = detail::json_read::Value;
+    using Decimal = detail::upstash::Decimal;
+    using Breaker = detail::upstash::Breaker;
+    using Envelope = detail::upstash::Envelope;
+
+    struct State {
+        UpstashStoreOptions opts;
+        std::string base_url;      ///< without a trailing '/'
+        std::string authorization; ///< "Bearer <token>"
+        std::string host;
+        Breaker breaker;
+        std::atomic<std::uint64_t> requests{0}, unavailable{0}, timeouts{0}, auth{0}, rejected{0},
+            circuit_rejections{0};
+        std::atomic<bool> healthy{true};
+        std::mutex sync_mu;
+        std::string sync_token;
+        std::mutex log_mu;
+        explicit State(UpstashStoreOptions o) : opts(std::move(o)), breaker(opts.circuit) {}
+    };
+
+    explicit UpstashRestStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
+
+    static std::string env_or(const char* primary, const char* fallback) {
+        if (const char* v = std::getenv(primary); v != nullptr && v[0] != '\0')
+            return v;
+        if (const char* v = std::getenv(fallback); v != nullptr && v[0] != '\0')
+            return v;
+        return {};
+    }
+
+    static Result<std::shared_ptr<State>> build(UpstashStoreOptions opts) {
+        if (opts.url.empty())
+            opts.url = env_or("UPSTASH_REDIS_REST_URL", "KV_REST_API_URL");
+        if (opts.token.empty())
+            opts.token = env_or("UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_TOKEN");
+        if (opts.url.empty())
+            return fail(
+                ErrorCode::invalid_argument,
+                "llmcache: UpstashRestStore needs a REST URL (options.url or UPSTASH_REDIS_REST_URL)");
+        if (opts.token.empty())
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: UpstashRestStore needs a REST token (options.token or "
+                        "UPSTASH_REDIS_REST_TOKEN)");
+        if (!(opts.url.starts_with("https://") || opts.url.starts_with("http://")) ||
+            opts.url.find_first_of(" \t\r\n?#") != std::string::npos)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: UpstashRestStore: the REST URL must be http(s)://host[:port] without "
+                        "spaces, query or fragment");
+        if (opts.token.find_first_of(" \t\r\n") != std::string::npos)
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: UpstashRestStore: the REST token contains whitespace or a line break");
+        if (opts.url.back() == '/')
+            opts.url.pop_back();
+        if (opts.request_timeout.count() <= 0 || opts.connect_timeout.count() <= 0)
+            return fail(ErrorCode::invalid_argument, "llmcache: UpstashRestStore: timeouts must be positive");
+        auto st = std::make_shared<State>(std::move(opts));
+        st->base_url = st->opts.url;
+        st->authorization = "Bearer " + st->opts.token;
+        st->host = std::string(http::detail::split_url(st->base_url).host_port);
+        return st;
+    }
+
+    static Result<void> check_ttl(std::optional<std::chrono::milliseconds> ttl) noexcept {
+        if (ttl && (ttl->count() <= 0 || *ttl > max_ttl))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: UpstashRestStore: a TTL must be in (0, max_ttl]");
+        return {};
+    }
+
+    static unexpected<Error> too_large() {
+        return fail(ErrorCode::too_large, "llmcache: the value exceeds UpstashRestStore's max_request_bytes");
+    }
+
+    static unexpected<Error> bad_reply(std::string_view command) {
+        return fail(ErrorCode::store_unavailable,
+                    "llmcache: Upstash sent an unexpected reply to " + std::string(command));
+    }
+
+    Error rejected(std::string_view command, std::string_view message) const {
+        std::string text = "llmcache: Upstash refused " + std::string(command) + ": " + std::string(message);
+        http::detail::scrub(text, state_->opts.token);
+        return Error{ErrorCode::store_rejected, std::move(text), 0, std::nullopt};
+    }
+
+    /// A stored value: base64 text back to bytes, or a nil; anything else is corrupt.
+    static Result<std::optional<std::string>> value_or_nil(const Value& v) {
+        if (v.is_null())
+            return std::optional<std::string>{};
+        if (!v.is_string())
+            return bad_reply("GET");
+        auto bytes = detail::base64::decode(v.string);
+        if (!bytes)
+            return fail(ErrorCode::corrupt_entry,
+                        "llmcache: an Upstash value is not base64 (not written by llmcache)");
+        return std::optional<std::string>(std::move(*bytes));
+    }
+
+    static Result<bool> expect_ok(const Value& v, std::string_view command) {
+        if (v.is_string() && v.string == "OK")
+            return true;
+        return bad_reply(command);
+    }
+
+    static Result<std::int64_t> integer(const Value& v, std::string_view command) {
+        if (v.is_integer())
+            return v.integer;
+        return bad_reply(command);
+    }
+
+    /// Decodes every string of a base64-encoded result in place (Upstash leaves "OK" as is).
+    static bool decode_base64_strings(Value& v) {
+        if (v.is_string()) {
+            if (v.string == "OK")
+                return true;
+            auto bytes = detail::base64::decode(v.string);
+            if (!bytes)
+                return false;
+            v.string = std::move(*bytes);
+            return true;
+        }
+        for (Value& item : v.items)
+            if (!decode_base64_strings(item))
+                return false;
+        return true;
+    }
+
+    /// Runs `body`, turning an escaping exception (allocation failure) into an error.
+    template <class T, class Body>
+    static Result<T> guarded(Body&& body) noexcept {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            return body();
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            return fail(ErrorCode::store_unavailable, "llmcache: UpstashRestStore: out of memory");
+        }
+#endif
+    }
+
+    static void append_command(detail::JsonWriter& w, std::span<const std::string_view> args) {
+        w.begin_array();
+        for (std::string_view a : args)
+            w.value(a);
+        w.end_array();
+    }
+
+    static bool all_utf8(std::span<const std::string_view> args) noexcept {
+        for (std::string_view a : args)
+            if (!detail::is_valid_utf8(a))
+                return false;
+        return true;
+    }
+
+    /// One command; `decode` turns its result into a T.
+    template <class T, class Decode>
+    Result<T> single(std::initializer_list<std::string_view> args, Decode&& decode,
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
+        return single<T>(std::span<const std::string_view>(args.begin(), args.size()),
+                         std::forward<Decode>(decode), deadline);
+    }
+    template <class T, class Decode>
+    Result<T> single(std::span<const std::string_view> args, Decode&& decode,
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
+        return guarded<T>([&]() -> Result<T> {
+            if (!all_utf8(args))
+                return invalid_utf8();
+            detail::JsonWriter w;
+            append_command(w, args);
+            auto replies = send("", std::move(w).str(), 1, deadline);
+            if (!replies)
+                return unexpected<Error>(replies.error());
+            Envelope& env = (*replies)[0];
+            if (env.error)
+                return unexpected<Error>(rejected(args.empty() ? "" : args[0], *env.error));
+            return decode(env.result);
+        });
+    }
+    template <class T, class Decode>
+    Result<T> single(const std::vector<std::string_view>& args, Decode&& decode,
+                     Clock::time_point deadline = Clock::time_point::max()) noexcept {
+        return single<T>(std::span<const std::string_view>(args), std::forward<Decode>(decode), deadline);
+    }
+
+    /// Several commands in one /pipeline request; one envelope per command, in order.
+    Result<std::vector<Envelope>> pipeline(const std::vector<std::vector<std::string_view>>& commands) {
+        detail::JsonWriter w;
+        w.begin_array();
+        for (const auto& c : commands) {
+            if (!all_utf8(c))
+                return invalid_utf8();
+            append_command(w, c);
+        }
+        w.end_array();
+        return send("/pipeline", std::move(w).str(), commands.size(), Clock::time_point::max());
+    }
+
+    static unexpected<Error> invalid_utf8() {
+        return fail(ErrorCode::invalid_argument,
+                    "llmcache: UpstashRestStore: a key, prefix or index member is not valid UTF-8 (JSON "
+                    "cannot carry it exactly)");
+    }
+
+    /// POSTs `body` to base_url + path and reads `expected` envelopes (path "" answers one object,
+    /// "/pipeline" an array). Handles the breaker, the budget, counters and logs.
+    Result<std::vector<Envelope>> send(std::string_view path, std::string body, std::size_t expected,
+                                       Clock::time_point deadline) {
+        State& st = *state_;
+        if (body.size() > st.opts.max_request_bytes)
+            return too_large();
+        if (detail::store_budget::exhausted())
+            return fail(ErrorCode::store_timeout, "llmcache: the store budget of this call is used up");
+        const Breaker::Admit admit = st.breaker.admit();
+        if (admit == Breaker::Admit::no) {
+            st.circuit_rejections.fetch_add(1, std::memory_order_relaxed);
+            return fail(ErrorCode::store_unavailable,
+                        "llmcache: Upstash store at " + st.host + " is failing; circuit open");
+        }
+
+        http::HttpRequest req;
+        req.url = st.base_url;
+        req.url += path;
+        req.headers.reserve(5);
+        req.headers.push_back({"Authorization", st.authorization});
+        req.headers.push_back({"Content-Type", "application/json"});
+        if (st.opts.base64_responses)
+            req.headers.push_back({"Upstash-Encoding", "base64"});
+        if (st.opts.read_your_writes) {
+            std::lock_guard lock(st.sync_mu);
+            if (!st.sync_token.empty())
+                req.headers.push_back({"upstash-sync-token", st.sync_token});
+        }
+        req.body = std::move(body);
+        std::chrono::milliseconds timeout = detail::store_budget::clamp(st.opts.request_timeout);
+        if (deadline != Clock::time_point::max()) { // a bulk operation's overall deadline
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            timeout = std::min(timeout, std::max(left, std::chrono::milliseconds{1}));
+        }
+        req.timeout = timeout;
+        req.connect_timeout = std::min(st.opts.connect_timeout, timeout);
+
+        st.requests.fetch_add(1, std::memory_order_relaxed);
+        auto res = http::perform(req);
+        if (!res) {
+            const bool timed_out = res.error().code == ErrorCode::backend_timeout;
+            (timed_out ? st.timeouts : st.unavailable).fetch_add(1, std::memory_order_relaxed);
+            std::string message = "llmcache: Upstash store: " + res.error().message;
+            return outage(admit, timed_out ? ErrorCode::store_timeout : ErrorCode::store_unavailable,
+                          std::move(message));
+        }
+        http::HttpResponse& r = *res;
+        if (st.opts.read_your_writes) {
+            const std::string_view sync = r.header("upstash-sync-token");
+            if (!sync.empty()) {
+                std::lock_guard lock(st.sync_mu);
+                st.sync_token.assign(sync);
+            }
+        }
+        if (r.status == 401 || r.status == 403) {
+            st.auth.fetch_add(1, std::memory_order_relaxed);
+            std::string message = "llmcache: Upstash at " + st.host + " refused the token (HTTP " +
+                                  std::to_string(r.status) + ")";
+            if (auto parsed = detail::json_read::parse(r.body)) // Upstash explains in {"error": ...}
+                if (const Value* e = parsed->find("error"); e != nullptr && e->is_string())
+                    message += ": " + e->string.substr(0, 200);
+            http::detail::scrub(message, st.opts.token);
+            return outage(admit, ErrorCode::store_rejected, std::move(message));
+        }
+        if (r.status != 200 && r.status != 400) {
+            st.unavailable.fetch_add(1, std::memory_order_relaxed);
+            return outage(admit, ErrorCode::store_unavailable,
+                          "llmcache: Upstash at " + st.host + " answered HTTP " + std::to_string(r.status));
+        }
+        auto parsed = detail::json_read::parse(r.body);
+        std::vector<Envelope> envelopes;
+        bool well_formed = parsed.has_value();
+        if (well_formed) {
+            auto take = [&](Value& v) {
+                if (!v.is_object())
+                    return false;
+                Envelope env;
+                for (auto& [name, field] : v.fields) {
+                    if (name == "error" && field.is_string())
+                        env.error = std::move(field.string);
+                    else if (name == "result")
+                        env.result = std::move(field);
+                }
+                if (!env.error && v.find("result") == nullptr)
+                    return false;
+                if (!env.error && st.opts.base64_responses && !decode_base64_strings(env.result))
+                    return false;
+                envelopes.push_back(std::move(env));
+                return true;
+            };
+            if (path.empty()) {
+                well_formed = take(*parsed);
+            } else if (parsed->is_array()) {
+                for (Value& item : parsed->items)
+                    well_formed = well_formed && take(item);
+            } else if (parsed->is_object()) { // a whole pipeline refused: {"error": ...}
+                well_formed = take(*parsed) && envelopes[0].error.has_value();
+                if (well_formed) {
+                    st.rejected.fetch_add(1, std::memory_order_relaxed);
+                    recovered(admit, false);
+                    return unexpected<Error>(rejected("pipeline", *envelopes[0].error));
+                }
+            } else {
+                well_formed = false;
+            }
+        }
+        if (!well_formed || envelopes.size() != expected) {
+            st.unavailable.fetch_add(1, std::memory_order_relaxed);
+            return outage(admit, ErrorCode::store_unavailable,
+                          "llmcache: Upstash at " + st.host + " sent a malformed reply (HTTP " +
+                              std::to_string(r.status) + ")");
+        }
+        for (const Envelope& env : envelopes)
+            if (env.error)
+                st.rejected.fetch_add(1, std::memory_order_relaxed);
+        recovered(admit, true);
+        return envelopes;
+    }
+
+    /// A failure that says the server is unusable: counts towards the breaker, logged once.
+    unexpected<Error> outage(Breaker::Admit admit, ErrorCode code, std::string message) {
+        State& st = *state_;
+        http::detail::scrub(message, st.opts.token);
+        if (st.healthy.exchange(false, std::memory_order_acq_rel))
+            log(message + " (failing open: cache misses until it recovers)");
+        if (st.breaker.on_failure(admit))
+            log("llmcache: Upstash store at " + st.host + ": circuit open after " +
+                std::to_string(st.opts.circuit.failure_threshold) + " consecutive failures");
+        return unexpected<Error>(Error{code, std::move(message), 0, std::nullopt});
+    }
+
+    /// The server answered (`healthy`: usefully).
+    void recovered(Breaker::Admit admit, bool healthy) {
+        State& st = *state_;
+        if (!healthy) {
+            st.breaker.on_neutral(admit);
+            return;
+        }
+        const bool closed = st.breaker.on_success(admit);
+        if (!st.healthy.exchange(true, std::memory_order_acq_rel) || closed)
+            log("llmcache: Upstash store at " + st.host + " answers again" +
+                (closed ? "; circuit closed" : ""));
+    }
+
+    void log(const std::string& line) noexcept {
+        State& st = *state_;
+        std::lock_guard lock(st.log_mu);
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            if (st.opts.log_sink)
+                st.opts.log_sink(line);
+            else
+                std::fprintf(stderr, "%s\n", line.c_str());
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            // A failing log sink must not turn a cache miss into a crash.
         }
 #endif
     }
@@ -10597,7 +15777,7 @@ private:
 };
 
 LLMCACHE_END_NAMESPACE
-// end of file: llmcache/store/redis_cluster.hpp
+// end of file: llmcache/store/upstash.hpp
 #endif
 
 LLMCACHE_BEGIN_NAMESPACE

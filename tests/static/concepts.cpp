@@ -79,6 +79,11 @@ static_assert(lc::store_policy<lc::MemoryStore>);
 static_assert(lc::touching_store<lc::MemoryStore>);
 static_assert(lc::batch_get_store<lc::MemoryStore>);
 static_assert(lc::batch_put_store<lc::MemoryStore>);
+// A TieredStore satisfies what its parts allow (more in tests/test_tiered_store.cpp).
+using MemoryTiered = lc::TieredStore<lc::MemoryStore, lc::MemoryStore>;
+static_assert(lc::touching_store<MemoryTiered> && lc::batch_get_store<MemoryTiered> &&
+              lc::batch_put_store<MemoryTiered> && lc::leasing_store<MemoryTiered>);
+static_assert(lc::in_process_store<MemoryTiered> && MemoryTiered::max_ttl == lc::MemoryStore::max_ttl);
 
 struct StoreBase { // the four required members, all correct
     lc::StoreValue get(std::string_view) noexcept { return std::optional<std::string>{}; }

@@ -77,6 +77,15 @@ private:
     std::unique_ptr<lr::Connection> conn_;
 };
 
+/// Options for a RedisStore on a test server, with generous timeouts (the test machine is shared).
+inline llmcache::RedisStoreOptions store_options(const RedisServer& s) {
+    llmcache::RedisStoreOptions o;
+    o.url = s.url();
+    o.command_timeout = std::chrono::seconds(2);
+    o.connect_timeout = std::chrono::seconds(2);
+    return o;
+}
+
 /// Collects log lines (the sink may be called from several threads).
 struct LogCapture {
     struct Lines {

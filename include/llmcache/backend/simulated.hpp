@@ -19,9 +19,11 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -90,6 +92,24 @@ public:
         }
         if (reason == StopReason::end_turn)
             r.text.push_back('.');
+        return r;
+    }
+
+    /// complete(), then the text handed to `on_delta` word by word (each piece a space and a
+    /// word), so demos and tests can stream without a network. Fits streaming_backend.
+    template <class OnDelta>
+    requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
+                                                                                OnDelta&& on_delta) {
+        auto r = complete(req);
+        if (!r)
+            return r;
+        std::string_view rest = r->text;
+        while (!rest.empty()) {
+            const std::size_t next = rest.find(' ', 1);
+            const std::size_t n = next == std::string_view::npos ? rest.size() : next;
+            on_delta(rest.substr(0, n));
+            rest.remove_prefix(n);
+        }
         return r;
     }
 

@@ -11,7 +11,10 @@
 // erase = UNLINK (DEL before 4.0); clear_prefix = SCAN MATCH <escaped prefix>* COUNT n + UNLINK per
 // page (never KEYS); get_many = MGET; put_many = pipelined SETs; scope_usage = SCAN + pipelined
 // STRLEN; acquire_lease = SET key <random token> NX PX ms; release_lease = EVAL of a
-// compare-and-delete script (a lease is removed only by the holder of its token).
+// compare-and-delete script (a lease is removed only by the holder of its token). Ordered indexes
+// (indexing_store) are sorted sets: index_add = ZADD, index_range = ZRANGEBYSCORE index min +inf
+// WITHSCORES LIMIT offset count, index_remove = ZREM, index_trim = ZREMRANGEBYSCORE index -inf max.
+// Keys (entries and indexes alike) are used exactly as given: the store adds no prefix of its own.
 //
 // Fail-open: every operation is noexcept and returns its failure as a value (the Cache turns it
 // into a miss or a skipped write). Connection failures, timeouts and "server unusable" replies
@@ -53,6 +56,7 @@
 #include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/replies.hpp"
+#include "../detail/redis/reporter.hpp"
 #include "../detail/redis/url.hpp"
 #include "../detail/store_budget.hpp"
 #include "../error.hpp"
@@ -431,6 +435,79 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    /// ZADD index score member: adds the member, or gives it the new score. Redis keeps scores as
+    /// doubles, so a score beyond +-2^53 (which would come back rounded) is refused.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisStore: an index score must be within +-2^53 (Redis keeps doubles)");
+        auto r = run<bool>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg s(score);
+            auto reply = c.command({"ZADD", index, s.view(), member}, deadline);
+            if (!reply)
+                return IoResult<bool>(unexpected<Fault>(std::move(reply).error()));
+            auto n = integer(c, **reply, "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count: members by ascending
+    /// score, then member bytes. A missing index is empty; a score that is not an integer is a
+    /// corrupt_entry error.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run<std::vector<IndexMember>>(Op::read, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            auto reply = c.command(
+                {"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()},
+                scaled(deadline, std::min<std::size_t>(count, 1'000'000)));
+            if (!reply)
+                return IoResult<std::vector<IndexMember>>(unexpected<Fault>(std::move(reply).error()));
+            return detail::redis::index_members(c, **reply, "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ...: how many of the members were there. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            auto reply = c.command(std::span<const std::string_view>(args), scaled(deadline, members.size()));
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score: removes every member scored max_score or less.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run<std::size_t>(Op::write, [&](Conn& c, Clock::time_point deadline) {
+            const DecimalArg max(max_score);
+            auto reply = c.command({"ZREMRANGEBYSCORE", index, "-inf", max.view()}, deadline);
+            if (!reply)
+                return IoResult<std::size_t>(unexpected<Fault>(std::move(reply).error()));
+            return size_reply(c, **reply, "ZREMRANGEBYSCORE");
+        });
+    }
+
     // --- Redis-specific ---------------------------------------------------------------------
     /// Number of keys and bytes (value lengths) under `prefix` (SCAN + pipelined STRLEN).
     Result<RedisScopeUsage> scope_usage(std::string_view prefix) noexcept {
@@ -496,40 +573,9 @@ public:
     RedisStoreStats stats() const noexcept {
         const State& st = *state_;
         RedisStoreStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
-        switch (st.breaker.state()) {
-        case Breaker::State::closed:
-            s.circuit = RedisCircuitState::closed;
-            break;
-        case Breaker::State::open:
-            s.circuit = RedisCircuitState::open;
-            break;
-        case Breaker::State::half_open:
-            s.circuit = RedisCircuitState::half_open;
-            break;
-        }
+        s.circuit = detail::redis::public_state<RedisCircuitState>(st.breaker.state());
         const auto b = st.breaker.stats();
         s.circuit_opened = b.openings;
         s.circuit_closed = b.closings;
@@ -551,8 +597,7 @@ public:
 
     /// Replaces the log sink (empty: stderr). Thread-safe.
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// redis+sentinel:// only: the master in use ("host:port"); empty before the first lookup and
@@ -582,6 +627,7 @@ private:
     using Reply = detail::redis::Reply;
     using Breaker = detail::redis::CircuitBreaker;
     using DecimalArg = detail::redis::DecimalArg;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
     using detail_url = detail::redis::Url;
@@ -607,8 +653,11 @@ private:
         State(detail_url u, RedisStoreOptions o, detail::redis::ConnectOptions copts,
               detail::redis::PoolOptions popts)
             : url(std::move(u)), opts(std::move(o)), pool(pool_url(url), std::move(copts), popts),
-              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}),
-              sink(opts.log_sink) {
+              breaker(detail::redis::BreakerOptions{opts.circuit.failure_threshold, opts.circuit.cool_down}) {
+            report.configure({.sink = opts.log_sink,
+                              .secrets = {url.password, url.sentinel_password},
+                              .fail_fast = "operations fail fast",
+                              .answers = "Redis answers again"});
             circuit_message = "llmcache: redis " + url.endpoint() +
                               ": circuit open after repeated failures; not trying until the cool-down ends";
         }
@@ -616,12 +665,8 @@ private:
         RedisStoreOptions opts;
         detail::redis::Pool pool;
         Breaker breaker;
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
         std::string circuit_message;
         std::unique_ptr<Sentinel> sentinel; ///< set for redis+sentinel:// URLs
     };
@@ -704,9 +749,9 @@ private:
                 state->sentinel = std::move(sen);
             }
             if (state->url.tls() && !state->opts.tls.verify)
-                emit(*state, "llmcache: redis " + state->url.endpoint() +
-                                 ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
-                                 "false); anyone on the network path can read and change the cache");
+                state->report.emit("llmcache: redis " + state->url.endpoint() +
+                                   ": TLS certificate verification is OFF (RedisStoreOptions::tls.verify = "
+                                   "false); anyone on the network path can read and change the cache");
             return state;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -759,6 +804,10 @@ private:
     static IoResult<long long> integer(Conn& c, const redisReply& r, std::string_view cmd) {
         return detail::redis::integer(c, r, cmd, [&](const redisReply& e) { return reply_fault(c, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, e, cmd); });
+    }
 
     /// SCAN over keys starting with `prefix`, calling page(keys, deadline) for each non-empty
     /// page. Bounded by bulk_timeout as a whole and command_timeout per round trip.
@@ -778,9 +827,8 @@ private:
             return budget_spent();
         const auto admit = st.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(st.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(st.circuit_message);
         }
         if (admit == Breaker::Admit::probe) {
             st.pool.reset_backoff();
@@ -834,10 +882,10 @@ private:
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: out of memory");
+            return Reporter::quietly("llmcache: RedisStore: out of memory");
         } catch (...) {
             st.breaker.on_neutral(admit);
-            return fail_quietly("llmcache: RedisStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisStore: unexpected internal error");
         }
 #endif
     }
@@ -898,8 +946,8 @@ private:
                 sen.master = endpoint;
                 if (!before.empty()) {
                     sen.switches.fetch_add(1, std::memory_order_relaxed);
-                    emit(st, "llmcache: redis " + st.url.endpoint() + ": the master moved from " + before +
-                                 " to " + endpoint + " (failover); connections follow");
+                    st.report.emit("llmcache: redis " + st.url.endpoint() + ": the master moved from " +
+                                   before + " to " + endpoint + " (failover); connections follow");
                 }
             }
             sen.error.clear();
@@ -908,8 +956,8 @@ private:
             sen.known.store(true, std::memory_order_release);
             return changed;
         }
-        sen.error = scrub(st, "llmcache: redis " + st.url.endpoint() +
-                                  ": no sentinel named a reachable master (last error: " + why + ")");
+        sen.error = st.report.scrub("llmcache: redis " + st.url.endpoint() +
+                                    ": no sentinel named a reachable master (last error: " + why + ")");
         sen.next_check.store((Clock::now() + st.opts.sentinel_check_interval).time_since_epoch().count(),
                              std::memory_order_relaxed);
         if (known)
@@ -1003,96 +1051,14 @@ private:
         return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
     }
 
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
     void succeeded(Breaker::Admit admit, Op op) {
         State& st = *state_;
-        if (st.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        st.report.succeeded(st.breaker, admit, op == Op::write, st.url);
     }
 
     unexpected<Error> failed(Breaker::Admit admit, Op, Fault f) {
         State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        // Scrub once more: no path may hand the password out.
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io) // closed by the server: the idle ones likely are too
-                st.pool.drop_idle();
-            if (st.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            st.breaker.on_neutral(admit);
-        } else if (st.breaker.on_success(admit) == Breaker::Change::closed) {
-            // The server answered (with a refusal): it is reachable.
-            emit(st, "llmcache: redis " + st.url.endpoint() + ": circuit closed; Redis answers again");
-        }
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, f.error.message + " [" + std::string(detail::redis::to_string(f.kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        for (const std::string* pw : {&st.url.password, &st.url.sentinel_password}) {
-            if (pw->empty())
-                continue;
-            for (std::size_t p = text.find(*pw); p != std::string::npos; p = text.find(*pw, p + 3))
-                text.replace(p, pw->size(), "***");
-        }
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-            // A failing log sink must not turn a cache miss into a crash.
-        }
-#endif
+        return st.report.failed(st.breaker, st.pool, admit, std::move(f), st.url, [] {});
     }
 
     std::shared_ptr<State> state_;

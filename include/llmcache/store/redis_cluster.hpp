@@ -25,6 +25,10 @@
 // touching the map. After max_redirects redirects an operation gives up with a `redirect` error
 // (a miss for the Cache), never a hang.
 //
+// Ordered indexes (indexing_store): sorted sets, with the commands RedisStore uses; an index is one
+// key, routed by its own slot (its members may name entries on other masters). clear_prefix
+// removes index keys with the entries, since SCAN sees keys of every type.
+//
 // Fail-open, exactly like RedisStore: every operation is noexcept and returns failures as values;
 // a dead or slow master opens its own circuit, so its slots fail fast while the other masters go
 // on serving (configure the cluster with cluster-require-full-coverage no, or the surviving nodes
@@ -42,6 +46,7 @@
 #include "../detail/redis/lease.hpp"
 #include "../detail/redis/pool.hpp"
 #include "../detail/redis/replies.hpp"
+#include "../detail/redis/reporter.hpp"
 #include "../detail/redis/slot_map.hpp"
 #include "../detail/redis/url.hpp"
 #include "../detail/store_budget.hpp"
@@ -270,6 +275,89 @@ public:
         return {};
     }
 
+    // --- indexing_store (ordered indexes: one sorted set per index key) -----------------------
+    // Each index is one key, so it lives on its slot's owner and follows MOVED/ASK like an entry.
+
+    /// ZADD index score member (see RedisStore::index_add; scores beyond +-2^53 are refused).
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        if (!detail::redis::exact_score(score))
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache: RedisClusterStore: an index score must be within +-2^53 (Redis keeps "
+                        "doubles)");
+        auto r = run_key<bool>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            const DecimalArg s(score);
+            Wire w(a.asking);
+            w.add({"ZADD", index, s.view(), member});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return IoResult<bool>(unexpected<Fault>(std::move(p).error()));
+            auto n = integer(c, &a, *replies[0], "ZADD");
+            if (!n)
+                return IoResult<bool>(unexpected<Fault>(std::move(n).error()));
+            return IoResult<bool>(*n > 0);
+        });
+        if (!r)
+            return unexpected<Error>(std::move(r).error());
+        return {};
+    }
+
+    /// ZRANGEBYSCORE index min_score +inf WITHSCORES LIMIT offset count on the index's owner.
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        if (count == 0)
+            return std::vector<IndexMember>{};
+        return run_key<
+            std::vector<IndexMember>>(Op::read, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::vector<IndexMember>>;
+            const DecimalArg min(min_score);
+            const DecimalArg off = detail::redis::count_arg(offset);
+            const DecimalArg n = detail::redis::count_arg(count);
+            Wire w(a.asking);
+            w.add({"ZRANGEBYSCORE", index, min.view(), "+inf", "WITHSCORES", "LIMIT", off.view(), n.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, std::min<std::size_t>(count, 1'000'000))); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return detail::redis::index_members(c, *replies[0], "ZRANGEBYSCORE", [&](const redisReply& e) {
+                return reply_fault(c, &a, e, "ZRANGEBYSCORE");
+            });
+        });
+    }
+
+    /// ZREM index m1 m2 ... on the index's owner. No members: 0, no round trip.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        if (members.empty())
+            return std::size_t{0};
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            std::vector<std::string_view> args;
+            args.reserve(members.size() + 2);
+            args.push_back("ZREM");
+            args.push_back(index);
+            args.insert(args.end(), members.begin(), members.end());
+            Wire w(a.asking);
+            w.add_args(args);
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, scaled(dl, members.size())); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREM");
+        });
+    }
+
+    /// ZREMRANGEBYSCORE index -inf max_score on the index's owner.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        return run_key<std::size_t>(Op::write, index, [&](Conn& c, Attempt& a, Clock::time_point dl) {
+            using R = IoResult<std::size_t>;
+            const DecimalArg max(max_score);
+            Wire w(a.asking);
+            w.add({"ZREMRANGEBYSCORE", index, "-inf", max.view()});
+            std::vector<Reply> replies;
+            if (auto p = exchange(c, w, replies, dl); !p)
+                return R(unexpected<Fault>(std::move(p).error()));
+            return size_reply(c, &a, *replies[0], "ZREMRANGEBYSCORE");
+        });
+    }
+
     /// Removes every key starting with `prefix` on every master (SCAN MATCH + pipelined UNLINK
     /// per node). When a master fails, the others are still cleared and the first error is
     /// returned. An empty prefix is refused.
@@ -438,7 +526,7 @@ public:
             return written;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -513,7 +601,7 @@ public:
             return do_refresh();
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -547,28 +635,7 @@ public:
     RedisClusterStats stats() const {
         const State& st = *state_;
         RedisClusterStats s;
-        auto n = [&](Failure f) {
-            return st.errors[static_cast<std::size_t>(f)].load(std::memory_order_relaxed);
-        };
-        RedisErrorCounts& e = s.errors;
-        e.connect = n(Failure::connect);
-        e.timeout = n(Failure::timeout);
-        e.io = n(Failure::io);
-        e.protocol = n(Failure::protocol);
-        e.tls = n(Failure::tls);
-        e.auth = n(Failure::auth);
-        e.loading = n(Failure::loading);
-        e.busy = n(Failure::busy);
-        e.masterdown = n(Failure::masterdown);
-        e.oom = n(Failure::oom);
-        e.readonly = n(Failure::readonly);
-        e.wrongtype = n(Failure::wrongtype);
-        e.noperm = n(Failure::noperm);
-        e.misconf = n(Failure::misconf);
-        e.redirect = n(Failure::redirect);
-        e.other_reply = n(Failure::other_reply);
-        e.pool_timeout = n(Failure::pool_timeout);
-        e.circuit_open = n(Failure::circuit_open);
+        st.report.fill(s.errors);
         s.retries = st.retries.load(std::memory_order_relaxed);
         s.moved = st.moved.load(std::memory_order_relaxed);
         s.ask = st.ask.load(std::memory_order_relaxed);
@@ -587,17 +654,7 @@ public:
             RedisClusterNodeStats ns;
             ns.endpoint = endpoint;
             ns.serving = std::find(serving.begin(), serving.end(), endpoint) != serving.end();
-            switch (node->breaker.state()) {
-            case Breaker::State::closed:
-                ns.circuit = RedisCircuitState::closed;
-                break;
-            case Breaker::State::open:
-                ns.circuit = RedisCircuitState::open;
-                break;
-            case Breaker::State::half_open:
-                ns.circuit = RedisCircuitState::half_open;
-                break;
-            }
+            ns.circuit = detail::redis::public_state<RedisCircuitState>(node->breaker.state());
             const auto p = node->pool.stats();
             ns.connections_opened = p.opened;
             ns.connect_failures = p.connect_failures;
@@ -609,8 +666,7 @@ public:
     }
 
     void set_log_sink(std::function<void(std::string_view)> sink) noexcept {
-        std::lock_guard lock(state_->log_mu);
-        state_->sink = std::move(sink);
+        state_->report.set_sink(std::move(sink));
     }
 
     /// The seeds, passwords masked.
@@ -635,6 +691,7 @@ private:
     using NodeAddr = detail::redis::NodeAddr;
     using SlotMap = detail::redis::SlotMap;
     using Redirect = detail::redis::Redirect;
+    using Reporter = detail::redis::Reporter;
     template <class T>
     using IoResult = detail::redis::IoResult<T>;
 
@@ -652,9 +709,12 @@ private:
     struct Wire {
         explicit Wire(bool ask) : asking(ask) {}
         void add(std::initializer_list<std::string_view> args) {
+            add_args(std::span<const std::string_view>(args.begin(), args.size()));
+        }
+        void add_args(std::span<const std::string_view> args) {
             if (asking)
                 append({"ASKING"});
-            append(std::span<const std::string_view>(args.begin(), args.size()));
+            append(args);
             ++commands;
         }
         void append(std::span<const std::string_view> args) {
@@ -701,13 +761,9 @@ private:
         std::atomic<Clock::rep> next_refresh_allowed{0}; // steady-clock ticks
         std::atomic<Clock::rep> next_periodic{0};
 
-        std::array<std::atomic<std::uint64_t>, detail::redis::failure_kinds> errors{};
-        std::array<std::atomic<bool>, detail::redis::failure_kinds> logged{};
-        std::atomic<int> logged_count{0};
+        Reporter report; ///< error counts, once-per-episode logging, the log sink
         std::atomic<std::uint64_t> retries{0}, moved{0}, ask{0}, redirect_limit{0}, refreshes{0},
             refresh_failures{0};
-        std::mutex log_mu;
-        std::function<void(std::string_view)> sink;
     };
 
     explicit RedisClusterStore(std::shared_ptr<State> s) noexcept : state_(std::move(s)) {}
@@ -771,12 +827,16 @@ private:
             st->popts.wait_timeout = opts.pool_wait;
             st->popts.idle_check_after = opts.idle_check_after;
             st->popts.backoff_max = opts.reconnect_backoff_max;
-            st->sink = opts.log_sink;
+            st->report.configure({.sink = opts.log_sink,
+                                  .secrets = {first.password},
+                                  .fail_fast = "operations on its slots fail fast",
+                                  .answers = "the node answers again"});
             st->opts = std::move(opts);
             if (first.tls() && !st->opts.tls.verify)
-                emit(*st, "llmcache: redis cluster: TLS certificate verification is OFF "
-                          "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
-                          "and change the cache");
+                st->report.emit(
+                    "llmcache: redis cluster: TLS certificate verification is OFF "
+                    "(RedisClusterOptions::tls.verify = false); anyone on the network path can read "
+                    "and change the cache");
             return st;
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
@@ -906,20 +966,20 @@ private:
             st.next_periodic.store((Clock::now() + st.opts.refresh_interval).time_since_epoch().count(),
                                    std::memory_order_relaxed);
             if (covered < detail::redis::cluster_slots)
-                emit_once(
-                    st, Failure::masterdown,
+                st.report.log_once(
+                    Failure::masterdown,
                     "llmcache: redis cluster: " + std::to_string(detail::redis::cluster_slots - covered) +
                         " of 16384 slots have no master; keys in them are misses");
             return {};
         }
         st.refresh_failures.fetch_add(1, std::memory_order_relaxed);
-        why = scrub(
-            st, "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
+        why = st.report.scrub(
+            "llmcache: redis cluster: cannot read the slot map from any node (last error: " + why + ")");
         {
             std::lock_guard lock(st.map_mu);
             st.topology_error = why;
         }
-        emit_once(st, not_cluster ? Failure::other_reply : Failure::connect, why);
+        st.report.log_once(not_cluster ? Failure::other_reply : Failure::connect, why);
         return fail(ErrorCode::store_unavailable, why);
     }
 
@@ -948,7 +1008,7 @@ private:
             std::lock_guard lock(st.map_mu);
             why = st.topology_error;
         }
-        st.errors[static_cast<std::size_t>(Failure::connect)].fetch_add(1, std::memory_order_relaxed);
+        st.report.count(Failure::connect);
         return unexpected<Error>(Error{
             ErrorCode::store_unavailable,
             why.empty() ? "llmcache: redis cluster: the slot map is not known yet" : why, 0, std::nullopt});
@@ -1011,9 +1071,9 @@ private:
             }
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (const std::bad_alloc&) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: unexpected internal error");
+            return Reporter::quietly("llmcache: RedisClusterStore: unexpected internal error");
         }
 #endif
     }
@@ -1029,7 +1089,7 @@ private:
             return run_attempt<T>(node, op, a, body);
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -1044,9 +1104,8 @@ private:
             return unexpected<Error>(Error{ErrorCode::store_timeout, {}, 0, std::nullopt});
         const auto admit = node.breaker.admit();
         if (admit == Breaker::Admit::no) {
-            st.errors[static_cast<std::size_t>(Failure::circuit_open)].fetch_add(1,
-                                                                                 std::memory_order_relaxed);
-            return fail_quietly(node.circuit_message);
+            st.report.count(Failure::circuit_open);
+            return Reporter::quietly(node.circuit_message);
         }
         if (admit == Breaker::Admit::probe)
             node.pool.reset_backoff();
@@ -1115,7 +1174,7 @@ private:
             return {};
 #if LLMCACHE_HAS_EXCEPTIONS
         } catch (...) {
-            return fail_quietly("llmcache: RedisClusterStore: out of memory");
+            return Reporter::quietly("llmcache: RedisClusterStore: out of memory");
         }
 #endif
     }
@@ -1195,6 +1254,10 @@ private:
         return detail::redis::integer(c, r, cmd,
                                       [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
     }
+    static IoResult<std::size_t> size_reply(Conn& c, Attempt* a, const redisReply& r, std::string_view cmd) {
+        return detail::redis::size_reply(c, r, cmd,
+                                         [&](const redisReply& e) { return reply_fault(c, a, e, cmd); });
+    }
 
     /// SCAN one node for keys starting with `prefix`; page(keys, deadline) per non-empty page.
     template <class Page>
@@ -1206,109 +1269,20 @@ private:
             std::forward<Page>(page));
     }
 
-    // --- outcomes ---------------------------------------------------------------------------
-    static unexpected<Error> fail_quietly(const std::string& text) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-        } catch (...) {
-            return unexpected<Error>(Error{ErrorCode::store_unavailable, {}, 0, std::nullopt});
-        }
-#else
-        return unexpected<Error>(Error{ErrorCode::store_unavailable, text, 0, std::nullopt});
-#endif
-    }
-
+    // --- outcomes (see detail/redis/reporter.hpp) ---------------------------------------------
     /// Counts (and logs once) a failure that did not come from a node's answer.
     unexpected<Error> counted(Failure kind, Error e) {
-        State& st = *state_;
-        st.errors[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
-        e.message = scrub(st, std::move(e.message));
-        emit_once(st, kind, e.message);
-        return unexpected<Error>(std::move(e));
+        return state_->report.failed(kind, std::move(e));
     }
 
     void succeeded(Node& node, Breaker::Admit admit, Op op) {
-        State& st = *state_;
-        if (node.breaker.on_success(admit) == Breaker::Change::closed)
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        if (st.logged_count.load(std::memory_order_relaxed) != 0) {
-            for (std::size_t k = 0; k < detail::redis::failure_kinds; ++k) {
-                const auto kind = static_cast<Failure>(k);
-                const bool clears =
-                    detail::redis::server_unusable(kind) || kind == Failure::pool_timeout ||
-                    (op == Op::write && (kind == Failure::oom || kind == Failure::readonly ||
-                                         kind == Failure::misconf || kind == Failure::noperm));
-                if (clears && st.logged[k].exchange(false, std::memory_order_relaxed))
-                    st.logged_count.fetch_sub(1, std::memory_order_relaxed);
-            }
-        }
+        state_->report.succeeded(node.breaker, admit, op == Op::write, node.url);
     }
 
+    /// A node that cannot be reached or says CLUSTERDOWN: the topology may have changed too.
     unexpected<Error> failed(Node& node, Breaker::Admit admit, Op, Fault f) {
-        State& st = *state_;
-        const auto k = static_cast<std::size_t>(f.kind);
-        st.errors[k].fetch_add(1, std::memory_order_relaxed);
-        f.error.message = scrub(st, std::move(f.error.message));
-        if (detail::redis::server_unusable(f.kind)) {
-            if (f.kind == Failure::io)
-                node.pool.drop_idle();
-            // A node that cannot be reached or says CLUSTERDOWN: the topology may have changed.
-            want_refresh();
-            if (node.breaker.on_failure(admit) == Breaker::Change::opened)
-                emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit open after " +
-                             std::to_string(st.opts.circuit.failure_threshold) +
-                             " consecutive failures; operations on its slots fail fast for " +
-                             std::to_string(st.opts.circuit.cool_down.count()) +
-                             " ms, then one probe (last error: " + f.error.message + ")");
-        } else if (f.kind == Failure::pool_timeout) {
-            node.breaker.on_neutral(admit);
-        } else if (node.breaker.on_success(admit) == Breaker::Change::closed) {
-            emit(st, "llmcache: redis " + node.url.endpoint() + ": circuit closed; the node answers again");
-        }
-        emit_once(st, f.kind, f.error.message);
-        return unexpected<Error>(std::move(f.error));
-    }
-
-    static void emit_once(State& st, Failure kind, const std::string& message) {
-        const auto k = static_cast<std::size_t>(kind);
-        if (!st.logged[k].exchange(true, std::memory_order_relaxed)) {
-            st.logged_count.fetch_add(1, std::memory_order_relaxed);
-            emit(st, message + " [" + std::string(detail::redis::to_string(kind)) +
-                         "; further errors of this kind are counted in stats(), logged again after a "
-                         "recovery]");
-        }
-    }
-
-    static std::string scrub(const State& st, std::string text) {
-        const std::string& pw = st.base.password;
-        if (pw.empty())
-            return text;
-        for (std::size_t p = text.find(pw); p != std::string::npos; p = text.find(pw, p + 3))
-            text.replace(p, pw.size(), "***");
-        return text;
-    }
-
-    static void emit(State& st, std::string line) noexcept {
-#if LLMCACHE_HAS_EXCEPTIONS
-        try {
-#endif
-            line = scrub(st, std::move(line));
-            std::function<void(std::string_view)> sink;
-            {
-                std::lock_guard lock(st.log_mu);
-                sink = st.sink;
-            }
-            if (sink) {
-                sink(line);
-            } else {
-                line += '\n';
-                std::fwrite(line.data(), 1, line.size(), stderr);
-            }
-#if LLMCACHE_HAS_EXCEPTIONS
-        } catch (...) {
-        }
-#endif
+        return state_->report.failed(node.breaker, node.pool, admit, std::move(f), node.url,
+                                     [this] { want_refresh(); });
     }
 
     std::shared_ptr<State> state_;

@@ -5,14 +5,19 @@
 #pragma once
 
 #include "../../config.hpp"
+#include "../../store/types.hpp"
 #include "connection.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -62,6 +67,61 @@ IoResult<long long> integer(Connection& c, const redisReply& r, std::string_view
     if (r.type == REDIS_REPLY_ERROR)
         return on_error(r);
     return protocol_fault(c, cmd);
+}
+
+/// An integer reply that counts something (ZREM, ZREMRANGEBYSCORE): never negative.
+template <class OnError>
+IoResult<std::size_t> size_reply(Connection& c, const redisReply& r, std::string_view cmd,
+                                 OnError&& on_error) {
+    auto n = integer(c, r, cmd, std::forward<OnError>(on_error));
+    if (!n)
+        return unexpected<Fault>(std::move(n).error());
+    if (*n < 0)
+        return protocol_fault(c, cmd);
+    return static_cast<std::size_t>(*n);
+}
+
+// --- ordered indexes (sorted sets) ----------------------------------------------------------
+
+/// Redis keeps sorted-set scores as doubles: integers up to 2^53 in magnitude round-trip exactly
+/// (and come back written as integers); larger ones would come back rounded, so they are refused.
+inline constexpr std::int64_t max_exact_score = std::int64_t{1} << 53;
+constexpr bool exact_score(std::int64_t score) noexcept {
+    return score >= -max_exact_score && score <= max_exact_score;
+}
+
+/// A count or offset as a command argument (Redis takes signed 64-bit numbers).
+inline DecimalArg count_arg(std::size_t n) noexcept {
+    return DecimalArg(n > static_cast<std::size_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(n));
+}
+
+/// A reply to ZRANGEBYSCORE ... WITHSCORES under RESP2: member, score, member, score, ... with
+/// each score a bulk string. A score that is not an integer (written by someone else: "1.5",
+/// "inf") makes the whole answer a corrupt_entry error rather than a guess.
+template <class OnError>
+IoResult<std::vector<IndexMember>> index_members(Connection& c, const redisReply& r, std::string_view cmd,
+                                                 OnError&& on_error) {
+    if (r.type == REDIS_REPLY_ERROR)
+        return on_error(r);
+    if (r.type != REDIS_REPLY_ARRAY || r.elements % 2 != 0)
+        return protocol_fault(c, cmd);
+    std::vector<IndexMember> out;
+    out.reserve(r.elements / 2);
+    for (std::size_t i = 0; i < r.elements; i += 2) {
+        const redisReply& m = *r.element[i];
+        const redisReply& s = *r.element[i + 1];
+        if (m.type != REDIS_REPLY_STRING || s.type != REDIS_REPLY_STRING)
+            return protocol_fault(c, cmd);
+        const std::string_view text = reply_text(s);
+        std::int64_t score = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), score);
+        if (ec != std::errc{} || end != text.data() + text.size())
+            return fault(Failure::other_reply, ErrorCode::corrupt_entry,
+                         c.what(std::string(cmd) + ": the index holds a member whose score is not an "
+                                                   "integer (written by something other than llmcache?)"));
+        out.push_back(IndexMember{std::string(reply_text(m)), score});
+    }
+    return out;
 }
 
 /// `prefix` as a SCAN MATCH pattern that matches exactly the keys starting with it.

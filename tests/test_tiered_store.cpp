@@ -184,7 +184,7 @@ static_assert(llmcache::in_process_store<MemTiered>);
 static_assert(MemTiered::max_ttl == MemoryStore::max_ttl);
 static_assert(llmcache::indexing_store<MemTiered> == llmcache::indexing_store<MemoryStore>);
 static_assert(llmcache::indexing_store<TieredStore<MemoryStore, IndexingCountingStore>>);
-static_assert(!llmcache::indexing_store<TieredStore<IndexingCountingStore, MemoryStore>>); // L2 only
+static_assert(!llmcache::indexing_store<TieredStore<IndexingCountingStore, BareStore>>); // L2 only
 
 using Bare = TieredStore<MemoryStore, BareStore>;
 static_assert(llmcache::store_policy<Bare>);

@@ -104,6 +104,9 @@ public:
                 detail::invalid_argument(
                     "llmcache::Cache: the TTL policy can write TTLs longer than the store's max_ttl");
         }
+        // A semantic policy learns the key prefix (its records live under it) and the longest TTL.
+        if constexpr (requires { similarity_.bind(key_, ttl_); })
+            similarity_.bind(key_, ttl_);
     }
 
     Cache(const Cache&) = delete;
@@ -165,13 +168,22 @@ public:
         return erased;
     }
 
-    /// Removes every entry of one scope (tenant); other scopes are untouched.
+    /// Removes every entry of one scope (tenant), and its semantic index; other scopes are untouched.
     Result<std::size_t> clear(std::string_view scope) {
+        if constexpr (requires { similarity_.clear_scope(scope, store_); }) {
+            if (auto semantic = similarity_.clear_scope(scope, store_); !semantic)
+                return semantic;
+        }
         return store_.clear_prefix(key_.scope_prefix(scope));
     }
 
-    /// Removes every entry this cache's key policy can have written (all scopes).
-    Result<std::size_t> clear_all() { return store_.clear_prefix(key_.prefix()); }
+    /// Removes every entry this cache's key policy can have written (all scopes), semantic
+    /// records and indexes included (they share the key prefix).
+    Result<std::size_t> clear_all() {
+        if constexpr (requires { similarity_.clear_local(); })
+            similarity_.clear_local();
+        return store_.clear_prefix(key_.prefix());
+    }
 
     /// Makes sure each request has a cached answer: calls the model for those that have none.
     /// Run it on deploy with your hot set (a chatbot's top FAQ prompts).

@@ -32,6 +32,8 @@ struct CacheOptions;
 struct CallOptions;
 struct CacheStats;
 struct ExactOnly;
+struct AcceptAll;
+class HashingEmbedder;
 class MemoryStore;
 class SimulatedModel;
 struct RetryPolicy;

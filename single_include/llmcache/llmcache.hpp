@@ -4,12 +4,12 @@
 // llmcache — a cache in front of LLM calls, composed from policies at compile time.
 //
 // This umbrella header brings in the core: the Cache, the xxHash key policy, the in-memory store,
-// the TTL policies, the callable and simulated backends, the observers, the HashingEmbedder,
-// StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard and the flat matchers (SIMD
-// cosine scans over float32, float16 or int8 vectors; HnswMatcher needs hnswlib and is included on
-// its own: <llmcache/matcher/hnsw.hpp>). Optional parts that need other libraries are included only
-// when their macro is set (the CMake and Meson targets set it when the library is found), so
-// including llmcache never pulls in a library you do not use:
+// the TTL policies, the callable and simulated backends, the observers, the Semantic similarity
+// policy with the HashingEmbedder, StaticWordEmbeddings (GloVe/fastText vectors), the FalseHitGuard
+// and the flat matchers (SIMD cosine scans over float32, float16 or int8 vectors; HnswMatcher needs
+// hnswlib and is included on its own: <llmcache/matcher/hnsw.hpp>). Optional parts that need other
+// libraries are included only when their macro is set (the CMake and Meson targets set it when the
+// library is found), so including llmcache never pulls in a library you do not use:
 //   LLMCACHE_WITH_OPENSSL   Sha256Key, HmacSha256Key   (libcrypto)
 //   LLMCACHE_WITH_HIREDIS   RedisStore, RedisClusterStore (libhiredis, libssl, libcrypto)
 //   LLMCACHE_WITH_CURL      HTTP model backends, embeddings client, UpstashRestStore (libcurl,
@@ -113,6 +113,8 @@ struct CacheOptions;
 struct CallOptions;
 struct CacheStats;
 struct ExactOnly;
+struct AcceptAll;
+class HashingEmbedder;
 class MemoryStore;
 class SimulatedModel;
 struct RetryPolicy;
@@ -2647,6 +2649,9 @@ public:
                 detail::invalid_argument(
                     "llmcache::Cache: the TTL policy can write TTLs longer than the store's max_ttl");
         }
+        // A semantic policy learns the key prefix (its records live under it) and the longest TTL.
+        if constexpr (requires { similarity_.bind(key_, ttl_); })
+            similarity_.bind(key_, ttl_);
     }
 
     Cache(const Cache&) = delete;
@@ -2708,13 +2713,22 @@ public:
         return erased;
     }
 
-    /// Removes every entry of one scope (tenant); other scopes are untouched.
+    /// Removes every entry of one scope (tenant), and its semantic index; other scopes are untouched.
     Result<std::size_t> clear(std::string_view scope) {
+        if constexpr (requires { similarity_.clear_scope(scope, store_); }) {
+            if (auto semantic = similarity_.clear_scope(scope, store_); !semantic)
+                return semantic;
+        }
         return store_.clear_prefix(key_.scope_prefix(scope));
     }
 
-    /// Removes every entry this cache's key policy can have written (all scopes).
-    Result<std::size_t> clear_all() { return store_.clear_prefix(key_.prefix()); }
+    /// Removes every entry this cache's key policy can have written (all scopes), semantic
+    /// records and indexes included (they share the key prefix).
+    Result<std::size_t> clear_all() {
+        if constexpr (requires { similarity_.clear_local(); })
+            similarity_.clear_local();
+        return store_.clear_prefix(key_.prefix());
+    }
 
     /// Makes sure each request has a cached answer: calls the model for those that have none.
     /// Run it on deploy with your hot set (a chatbot's top FAQ prompts).
@@ -3485,6 +3499,46 @@ private:
 } // namespace detail
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/sse.hpp
+// begin of file: llmcache/embed/embedder.hpp
+// The embedder concept: what the Semantic similarity policy needs from a text-to-vector model.
+//
+//     e.id()                          -> convertible to std::string_view
+//         names the vector space (model, version, dimensions). It is part of every persisted
+//         semantic key, so vectors of two spaces are never compared.
+//     e.dimensions()                  -> convertible to std::size_t   (> 0, constant)
+//     e.embed_into(text, out)         -> convertible to bool
+//         text: std::string_view; out: std::span<float> of dimensions() floats.
+//         true: `out` holds the L2-normalised vector of `text`;
+//         false: no vector (a text without tokens, a failed remote call, a wrong `out` size).
+//
+// An embedder is called concurrently from every thread that uses the cache. HashingEmbedder
+// (embed/hashing.hpp) is the offline one shipped with llmcache.
+
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+template <class E>
+concept embedder_has_id = requires(E& e) {
+    { e.id() } -> std::convertible_to<std::string_view>;
+};
+template <class E>
+concept embedder_has_dimensions = requires(E& e) {
+    { e.dimensions() } -> std::convertible_to<std::size_t>;
+};
+template <class E>
+concept embedder_has_embed_into = requires(E& e, std::string_view text, std::span<float> out) {
+    { e.embed_into(text, out) } -> std::convertible_to<bool>;
+};
+template <class E>
+concept embedder = embedder_has_id<E> && embedder_has_dimensions<E> && embedder_has_embed_into<E>;
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/embed/embedder.hpp
 // begin of file: llmcache/embed/hashing.hpp
 // HashingEmbedder: the offline default embedder. Deterministic, no model and no data files.
 //
@@ -6751,6 +6805,62 @@ private:
 } // namespace detail::simd
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/detail/simd/row_allocator.hpp
+// begin of file: llmcache/matcher/matcher.hpp
+// The matcher concept: nearest-neighbour search over L2-normalised vectors, as the Semantic
+// similarity policy uses it (one matcher per partition).
+//
+//     M m(dimensions);                            constructible from the dimension alone
+//     m.add(id, vector)         -> bool           id: std::uint64_t, vector: std::span<const float>;
+//                                                 replaces an existing id; false on a wrong size
+//     m.remove(id)              -> bool           false when there was no such id
+//     m.top_k(query, k, max_distance) -> std::vector<MatchResult>
+//                                                 nearest first, distance = 1 - dot(query, v),
+//                                                 only distance <= max_distance (NaN never passes)
+//     m.size()                  -> std::size_t
+//
+// Thread safety: concurrent top_k (and size) calls; add and remove may be exclusive inside the
+// matcher. FlatMatcher (matcher/flat.hpp) is the exact float32 scan shipped with llmcache.
+
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+/// One result of a matcher query: the id given to add() and its cosine distance 1 - dot.
+struct MatchResult {
+    std::uint64_t id = 0;
+    float distance = 0.0f;
+    friend bool operator==(const MatchResult&, const MatchResult&) = default;
+};
+
+template <class M>
+concept matcher_constructible_from_dimensions = std::constructible_from<M, std::size_t>;
+template <class M>
+concept matcher_has_add = requires(M& m, std::uint64_t id, std::span<const float> v) {
+    { m.add(id, v) } -> std::convertible_to<bool>;
+};
+template <class M>
+concept matcher_has_remove = requires(M& m, std::uint64_t id) {
+    { m.remove(id) } -> std::convertible_to<bool>;
+};
+template <class M>
+concept matcher_has_top_k = requires(M& m, std::span<const float> query, std::size_t k, float max_distance) {
+    { m.top_k(query, k, max_distance) } -> std::same_as<std::vector<MatchResult>>;
+};
+template <class M>
+concept matcher_has_size = requires(M& m) {
+    { m.size() } -> std::convertible_to<std::size_t>;
+};
+template <class M>
+concept matcher = matcher_constructible_from_dimensions<M> && matcher_has_add<M> && matcher_has_remove<M> &&
+    matcher_has_top_k<M> && matcher_has_size<M>;
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/matcher/matcher.hpp
 // begin of file: llmcache/matcher/storage.hpp
 // How a flat matcher stores its vectors: the Storage policy of BasicFlatMatcher (matcher/flat.hpp).
 //
@@ -6835,13 +6945,6 @@ LLMCACHE_END_NAMESPACE
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-
-/// One result of a matcher query: the id given to add() and its cosine distance 1 - dot.
-struct MatchResult {
-    std::uint64_t id = 0;
-    float distance = 0.0f;
-    friend bool operator==(const MatchResult&, const MatchResult&) = default;
-};
 
 /// Construction options of a flat matcher. The defaults give FlatMatcher's original behaviour.
 struct FlatOptions {
@@ -7345,6 +7448,1099 @@ struct ExactOnly {
 
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/similarity/exact.hpp
+// begin of file: llmcache/similarity/record.hpp
+// The persisted semantic record: one stored vector, and the entry it answers with.
+//
+//     offset  size  field
+//     0       4     magic "LMCS"
+//     4       1     format version (1)
+//     5       3     reserved, zero
+//     8       4     body length, little-endian
+//     12      8     XXH3-64 of the body, little-endian
+//     20      n     body: fields as <tag u8><length u32 LE><bytes>
+//
+// Body fields (tag: content): 1 the record's own store key, 2 embedder id, 3 dimensions (u32),
+// 4 the key of the cache entry it answers with, 5 the prompt text (the last user text; what a
+// hit verifier compares), 6 creation time (i64 ms since the Unix epoch), 7 expiry (i64 ms since
+// the epoch, 0 = never), 8 the vector (dimensions float32, little-endian). Unknown tags are skipped.
+//
+// The record does not hold the answer: that is the entry under field 4, read at hit time, so an
+// evicted or invalidated entry can never be served through a stale record. decode() never throws
+// and never trusts a length; it also refuses a record of another embedder or dimension, a copy
+// under another key, and a vector that is not finite or not unit length.
+
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace semantic_record {
+
+inline constexpr std::string_view magic = "LMCS";
+inline constexpr std::uint8_t format_version = 1;
+inline constexpr std::size_t header_size = 20;
+
+enum Tag : std::uint8_t {
+    tag_record_key = 1,
+    tag_embedder = 2,
+    tag_dimensions = 3,
+    tag_entry_key = 4,
+    tag_prompt = 5,
+    tag_created = 6,
+    tag_expires = 7,
+    tag_vector = 8,
+};
+
+/// A decoded record.
+struct Record {
+    std::string entry_key;
+    std::string prompt;
+    std::int64_t created_ms = 0;
+    std::int64_t expires_ms = 0; ///< 0: never
+    std::vector<float> vector;
+};
+
+/// Why a vector cannot be indexed, or an empty view when it can: every component finite, and
+/// unit length within 1% (the matcher's cosine distance is 1 - dot, exact only for unit vectors).
+inline std::string_view vector_problem(std::span<const float> v) noexcept {
+    double norm2 = 0.0;
+    for (const float x : v) {
+        if (!std::isfinite(x))
+            return "has a NaN or infinite component";
+        norm2 += static_cast<double>(x) * static_cast<double>(x);
+    }
+    if (norm2 == 0.0)
+        return "is all zeros";
+    if (std::fabs(norm2 - 1.0) > 0.02)
+        return "is not L2-normalised";
+    return {};
+}
+
+/// Encodes a record stored under `record_key`.
+inline std::string encode(std::string_view record_key, std::string_view embedder_id,
+                          std::string_view entry_key, std::string_view prompt, std::int64_t created_ms,
+                          std::int64_t expires_ms, std::span<const float> vector) {
+    using entry::detail::put_le;
+    auto field = [](std::string& out, Tag tag, std::string_view bytes) {
+        out.push_back(static_cast<char>(tag));
+        put_le(out, bytes.size(), 4);
+        out.append(bytes);
+    };
+    std::string out;
+    out.reserve(header_size + record_key.size() + embedder_id.size() + entry_key.size() + prompt.size() +
+                4 * vector.size() + 8 * 5 + 24);
+    out.append(magic);
+    out.push_back(static_cast<char>(format_version));
+    out.append(3, '\0');
+    out.append(12, '\0'); // body length and checksum, patched below
+
+    field(out, tag_record_key, record_key);
+    field(out, tag_embedder, embedder_id);
+    std::string number;
+    put_le(number, vector.size(), 4);
+    field(out, tag_dimensions, number);
+    field(out, tag_entry_key, entry_key);
+    field(out, tag_prompt, prompt);
+    number.clear();
+    put_le(number, static_cast<std::uint64_t>(created_ms), 8);
+    field(out, tag_created, number);
+    number.clear();
+    put_le(number, static_cast<std::uint64_t>(expires_ms), 8);
+    field(out, tag_expires, number);
+
+    out.push_back(static_cast<char>(tag_vector));
+    put_le(out, 4 * vector.size(), 4);
+    if constexpr (std::endian::native == std::endian::little) {
+        out.append(reinterpret_cast<const char*>(vector.data()), 4 * vector.size());
+    } else {
+        for (const float x : vector)
+            put_le(out, std::bit_cast<std::uint32_t>(x), 4);
+    }
+
+    const std::size_t body = out.size() - header_size;
+    std::string patch;
+    put_le(patch, body, 4);
+    put_le(patch, XXH3_64bits(out.data() + header_size, body), 8);
+    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    return out;
+}
+
+/// Decodes a record that must have been written under `record_key` by embedder `embedder_id` with
+/// `dimensions` floats. Anything else is ErrorCode::corrupt_entry.
+inline Result<Record> decode(std::string_view stored, std::string_view record_key,
+                             std::string_view embedder_id, std::size_t dimensions) {
+    using entry::detail::get_le;
+    auto corrupt = [](const char* why) {
+        return fail(ErrorCode::corrupt_entry, std::string("semantic record ") + why);
+    };
+    if (stored.size() < header_size || stored.substr(0, 4) != magic)
+        return corrupt("has no llmcache semantic header (foreign or garbage value)");
+    if (static_cast<std::uint8_t>(stored[4]) != format_version)
+        return corrupt("has an unsupported format version");
+    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
+        return corrupt("has non-zero reserved header bytes");
+    const std::uint64_t body = get_le(stored.data() + 8, 4);
+    if (body != stored.size() - header_size)
+        return corrupt("is truncated or has trailing bytes");
+    if (get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
+        return corrupt("failed its checksum");
+
+    Record r;
+    unsigned seen = 0;
+    std::string_view rest = stored.substr(header_size);
+    while (!rest.empty()) {
+        if (rest.size() < 5)
+            return corrupt("has a truncated field header");
+        const auto tag = static_cast<std::uint8_t>(rest[0]);
+        const std::uint64_t len = get_le(rest.data() + 1, 4);
+        if (len > rest.size() - 5)
+            return corrupt("has a field longer than the record");
+        const std::string_view value = rest.substr(5, len);
+        rest.remove_prefix(5 + len);
+        if (tag >= tag_record_key && tag <= tag_vector)
+            seen |= 1u << tag;
+        switch (tag) {
+        case tag_record_key:
+            if (value != record_key)
+                return corrupt("was written under another key");
+            break;
+        case tag_embedder:
+            if (value != embedder_id)
+                return corrupt("belongs to another embedder");
+            break;
+        case tag_dimensions:
+            if (value.size() != 4 || get_le(value.data(), 4) != dimensions)
+                return corrupt("has other dimensions than the embedder");
+            break;
+        case tag_entry_key:
+            if (value.empty())
+                return corrupt("has an empty entry key");
+            r.entry_key.assign(value);
+            break;
+        case tag_prompt:
+            r.prompt.assign(value);
+            break;
+        case tag_created:
+        case tag_expires:
+            if (value.size() != 8)
+                return corrupt("has an invalid time");
+            (tag == tag_created ? r.created_ms : r.expires_ms) =
+                static_cast<std::int64_t>(get_le(value.data(), 8));
+            break;
+        case tag_vector:
+            if (value.size() != 4 * dimensions)
+                return corrupt("has a vector of the wrong length");
+            r.vector.resize(dimensions);
+            if constexpr (std::endian::native == std::endian::little) {
+                std::memcpy(r.vector.data(), value.data(), value.size());
+            } else {
+                for (std::size_t i = 0; i < dimensions; ++i)
+                    r.vector[i] =
+                        std::bit_cast<float>(static_cast<std::uint32_t>(get_le(value.data() + 4 * i, 4)));
+            }
+            if (!vector_problem(r.vector).empty())
+                return corrupt("has a vector that is not finite and unit length");
+            break;
+        default:
+            break; // a field from a newer minor revision: skip it
+        }
+    }
+    constexpr unsigned required = (1u << tag_record_key) | (1u << tag_embedder) | (1u << tag_dimensions) |
+                                  (1u << tag_entry_key) | (1u << tag_prompt) | (1u << tag_created) |
+                                  (1u << tag_expires) | (1u << tag_vector);
+    if ((seen & required) != required)
+        return corrupt("lacks a required field");
+    return r;
+}
+
+} // namespace semantic_record
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/similarity/record.hpp
+// begin of file: llmcache/similarity/semantic.hpp
+// Semantic: a similarity policy that answers an exact miss with the entry of a similar question.
+//
+//     llmcache::Cache cache{llmcache::Xxh3Key{}, llmcache::MemoryStore{},
+//                           llmcache::Semantic{llmcache::HashingEmbedder{}, {.max_distance = 0.15f}},
+//                           llmcache::ttl::Fixed{std::chrono::hours{1}}, backend};
+//
+// What it compares. Only the text of the request's last user message is embedded (never the system
+// prompt, earlier turns or any JSON around it); everything else must match exactly. That is the
+// partition (KeyPolicy::partition_for: model, parameters, tools, system prompt, scope and the
+// conversation before the last user message). Candidates come only from the request's own
+// partition, one matcher per partition, so a nearer vector of another model, tenant or
+// conversation can never hide, or replace, a valid one. Within the partition the `top_k` nearest
+// vectors with cosine distance <= max_distance are tried nearest first; the hit verifier (V) may
+// reject each; the first accepted candidate whose entry still exists is the answer.
+//
+// An exact hit costs no embedding: the Cache reads the exact key first and calls find() only on a
+// miss.
+//
+// Persistence (every store). Each remembered entry also writes a record (similarity/record.hpp:
+// embedder id, dimensions, the entry key it answers with, prompt text, times, float32 vector) with
+// the entry's TTL, under
+//
+//     <key prefix>s1:<embedder id>:<scope>:<partition digest>:r:<record id>     the record
+//     <key prefix>s1:<embedder id>:<scope>:<partition digest>:i                 the partition index
+//
+// (<key prefix> is the key policy's prefix(), "llmcache:" by default, so Cache::clear_all removes
+// them; embedder id and scope are escaped like scopes in keys; the partition digest is XXH3-128 of
+// the partition key; the record id is XXH3-64 of the entry key, in hex). The answer itself is only
+// the exact entry: a record references it and is useless without it.
+// With an indexing_store (MemoryStore; Redis on the stores branch) the partition index is an
+// ordered index (member = record id, score = time added in ms): the first time a process sees a
+// partition it loads it in pages, and afterwards, at most every sync_interval, it reads the members
+// added since the newest one it saw (minus clock_skew, for writers whose clocks lag or whose write
+// was in flight). Consistency: another process's write becomes visible here within sync_interval
+// (bounded staleness); a removal (invalidate, eviction, expiry) is noticed on the next hit, whose
+// entry read fails, and the stale vector is dropped then. With a store without ordered indexes,
+// records are still written but the index is process-local: each process only matches what it
+// remembered itself.
+//
+// Namespaces. The embedder id is part of every persisted key: vectors of another model, version or
+// dimension are never read, let alone compared. After changing embedder, drop_namespace(store,
+// old_id) removes the old vectors in one call.
+//
+// Expiry. A local vector past its expiry, or whose entry is gone, is dropped when a lookup meets
+// it (and the next candidate is tried). Every sweep_interval a lookup or write also sweeps: it
+// drops expired local vectors and partitions left empty, and trims index members older than the
+// longest TTL this policy has seen (the TTL policy's longest(), or any longer per-call TTL;
+// never when some entry may live forever). A sweep costs one index_trim per partition held
+// locally, paid by the lookup or write that runs it.
+//
+// Bad input. An embedder failure (embed_into false, or an exception) fails open: no match, nothing
+// indexed, the model is still called. A vector that is not finite, all zeros, not unit length, or
+// dimensions() changing after construction is an invalid_argument error and nothing is stored.
+// A record that fails to decode is ignored and erased.
+//
+// Thread-safe: lookups run concurrently (a shared lock per partition); writes to one partition are
+// exclusive. Move-only: each instance has its own local index, as a process would.
+
+// begin of file: llmcache/similarity/verifier.hpp
+// The hit verifier concept: a last check on a semantic candidate, after the distance threshold.
+//
+//     g.accepts(query_text, candidate_text) -> convertible to bool
+//         query_text: the last user text of the request being answered;
+//         candidate_text: the last user text the candidate entry was stored for.
+//
+// The Semantic policy asks the verifier about each candidate within the threshold, nearest
+// first; a rejected candidate is skipped and the next one may still be accepted. Called
+// concurrently from every thread that uses the cache. AcceptAll (the default) accepts everything.
+
+
+#include <concepts>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+template <class G>
+concept verifier_has_accepts = requires(G& g, std::string_view query_text, std::string_view candidate_text) {
+    { g.accepts(query_text, candidate_text) } -> std::convertible_to<bool>;
+};
+template <class G>
+concept hit_verifier = verifier_has_accepts<G>;
+
+/// The default verifier: the distance threshold alone decides.
+struct AcceptAll {
+    static constexpr bool accepts(std::string_view, std::string_view) noexcept { return true; }
+};
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/similarity/verifier.hpp
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+LLMCACHE_BEGIN_NAMESPACE
+
+struct SemanticOptions {
+    /// Cosine distance (1 - cos) at most which a candidate may answer. 0.2 is RedisSemanticCache's
+    /// default; 0.15 is a better start for production prose. Calibrate on your own traffic.
+    float max_distance = 0.2f;
+    /// How many nearest candidates within max_distance are tried (verifier, entry still there).
+    std::size_t top_k = 4;
+    /// At most this often, a lookup reads the index entries other processes added (0: on every
+    /// lookup). The bound on how stale this process's view of a shared store is.
+    std::chrono::milliseconds sync_interval{1'000};
+    /// At most this often, a lookup or write sweeps expired vectors and trims indexes (0: never
+    /// automatically; call sweep()).
+    std::chrono::milliseconds sweep_interval{60'000};
+    /// Incremental syncs re-read this much before the newest member seen, so writes from processes
+    /// whose clock lags (or whose write was in flight) are not missed.
+    std::chrono::milliseconds clock_skew{5'000};
+    /// Index members read per store round trip when loading a partition.
+    std::size_t load_batch = 256;
+};
+
+/// Counters of one Semantic policy (relaxed atomics; partitions and vectors are counted on demand).
+struct SemanticStats {
+    std::uint64_t lookups = 0;             ///< find() calls that embedded the query
+    std::uint64_t embeddings = 0;          ///< embed_into calls
+    std::uint64_t embed_failures = 0;      ///< embed_into returned false or threw: failed open
+    std::uint64_t invalid_vectors = 0;     ///< refused: not finite, zero, not unit length, dimensions changed
+    std::uint64_t candidates = 0;          ///< candidates within max_distance examined
+    std::uint64_t verifier_rejections = 0; ///< candidates the hit verifier refused
+    std::uint64_t matches = 0;             ///< similar entries returned
+    std::uint64_t stale_dropped = 0;       ///< candidates whose entry was gone or expired: dropped
+    std::uint64_t records_written = 0;
+    std::uint64_t records_loaded = 0;  ///< read when a partition was first loaded
+    std::uint64_t records_synced = 0;  ///< picked up by incremental syncs (other processes' writes)
+    std::uint64_t corrupt_records = 0; ///< failed to decode: ignored and erased
+    std::uint64_t syncs = 0;           ///< incremental sync rounds
+    std::uint64_t swept = 0;           ///< expired local vectors dropped by sweeps
+    std::uint64_t index_trimmed = 0;   ///< index members trimmed by sweeps
+    std::uint64_t store_errors = 0;    ///< store operations of this policy that failed
+    std::size_t partitions = 0;        ///< partitions held locally
+    std::size_t vectors = 0;           ///< vectors held locally
+};
+
+template <embedder E, matcher M = FlatMatcher, hit_verifier V = AcceptAll>
+class Semantic {
+public:
+    static constexpr bool enabled = true;
+    using embedder_type = E;
+    using matcher_type = M;
+    using verifier_type = V;
+
+    /// Throws std::invalid_argument (aborts without exceptions) on an embedder with zero
+    /// dimensions or an empty id, a max_distance outside [0, 2], top_k or load_batch of 0, or a
+    /// negative interval.
+    explicit Semantic(E embedder, SemanticOptions options = {}, V verifier = {})
+        : state_(std::make_unique<State>(std::move(embedder), std::move(verifier), options)) {
+        State& st = *state_;
+        if (st.dims == 0)
+            detail::invalid_argument("llmcache::Semantic: the embedder has zero dimensions");
+        if (st.id.empty())
+            detail::invalid_argument("llmcache::Semantic: the embedder has an empty id");
+        if (!(options.max_distance >= 0.0f && options.max_distance <= 2.0f))
+            detail::invalid_argument("llmcache::Semantic: max_distance must be in [0, 2]");
+        if (options.top_k == 0 || options.load_batch == 0)
+            detail::invalid_argument("llmcache::Semantic: top_k and load_batch must be at least 1");
+        using std::chrono::milliseconds;
+        if (options.sync_interval < milliseconds::zero() || options.sweep_interval < milliseconds::zero() ||
+            options.clock_skew < milliseconds::zero())
+            detail::invalid_argument("llmcache::Semantic: intervals must not be negative");
+    }
+
+    Semantic(Semantic&&) noexcept = default;
+    Semantic& operator=(Semantic&&) noexcept = default;
+
+    // ---- similarity_policy ----------------------------------------------------------------------
+
+    /// The nearest accepted entry of `req`'s partition within max_distance, if any. Store errors
+    /// and invalid vectors are errors (the Cache counts them and misses); an embedder failure is
+    /// no match.
+    template <store_policy S>
+    Result<std::optional<SimilarMatch>> find(const Request& req, std::string_view partition, S& store) {
+        using Found = std::optional<SimilarMatch>;
+        State& st = *state_;
+        const std::string_view text = req.last_user_text();
+        if (text.empty())
+            return Found{};
+        std::vector<float>& query = scratch();
+        auto embedded = embed(text, query);
+        if (!embedded)
+            return unexpected<Error>(embedded.error());
+        if (!*embedded)
+            return Found{};
+        st.add(Stat::lookups);
+        maybe_sweep(store);
+
+        const std::string base = partition_base(req.scope, partition);
+        std::shared_ptr<Partition> part = partition_of(base, true);
+        sync(*part, store);
+
+        struct Candidate {
+            std::uint64_t id;
+            float distance;
+            Local local;
+        };
+        std::vector<Candidate> candidates;
+        {
+            std::shared_lock lock(part->mutex);
+            for (const MatchResult& m : part->matcher.top_k(std::span<const float>(query), st.options.top_k,
+                                                            st.options.max_distance)) {
+                if (auto it = part->entries.find(m.id); it != part->entries.end())
+                    candidates.push_back(Candidate{m.id, m.distance, it->second});
+            }
+        }
+        const std::int64_t now = wall_ms();
+        for (Candidate& c : candidates) {
+            st.add(Stat::candidates);
+            if (c.local.expires_ms != 0 && c.local.expires_ms <= now) {
+                st.add(Stat::stale_dropped);
+                drop(*part, c.id, store);
+                continue;
+            }
+            if (!st.verifier.accepts(text, std::string_view(c.local.prompt))) {
+                st.add(Stat::verifier_rejections);
+                continue;
+            }
+            StoreValue value = store.get(c.local.entry_key);
+            if (!value) {
+                st.add(Stat::store_errors);
+                return unexpected<Error>(value.error());
+            }
+            if (!*value) { // evicted, expired or invalidated elsewhere
+                st.add(Stat::stale_dropped);
+                drop(*part, c.id, store);
+                continue;
+            }
+            st.add(Stat::matches);
+            return Found{SimilarMatch{std::move(c.local.entry_key), std::move(**value), c.distance}};
+        }
+        return Found{};
+    }
+
+    /// Indexes the entry just stored under `key` for `req`: locally, as a record with the entry's
+    /// TTL, and in the partition index of an indexing_store. An embedder failure indexes nothing and
+    /// is not an error; an invalid vector is invalid_argument; a store failure is returned (the
+    /// vector is still indexed locally, so this process can match it).
+    template <store_policy S>
+    Result<void> remember(const Request& req, std::string_view partition, std::string_view key, S& store,
+                          std::optional<std::chrono::milliseconds> ttl) {
+        State& st = *state_;
+        const std::string_view text = req.last_user_text();
+        if (text.empty())
+            return {};
+        std::vector<float>& vector = scratch();
+        auto embedded = embed(text, vector);
+        if (!embedded)
+            return unexpected<Error>(embedded.error());
+        if (!*embedded)
+            return {};
+        note_ttl(ttl);
+
+        const std::int64_t now = wall_ms();
+        const std::int64_t expires = ttl ? now + ttl->count() : 0;
+        const std::uint64_t id = record_id(key);
+        const std::string base = partition_base(req.scope, partition);
+        add_local(base, id, std::span<const float>(vector),
+                  Local{std::string(key), std::string(text), expires});
+
+        const std::string member = hex_id(id);
+        const std::string rkey = base + ":r:" + member;
+        const std::string record =
+            semantic_record::encode(rkey, st.id, key, text, now, expires, std::span<const float>(vector));
+        if (auto put = store.put(rkey, record, ttl); !put) {
+            st.add(Stat::store_errors);
+            return put;
+        }
+        st.add(Stat::records_written);
+        if constexpr (indexing_store<S>) {
+            if (auto added = store.index_add(base + ":i", member, now); !added) {
+                st.add(Stat::store_errors);
+                return added;
+            }
+        }
+        maybe_sweep(store);
+        return {};
+    }
+
+    /// Drops the entry under `key` from the semantic index: locally, its record and its index member.
+    template <store_policy S>
+    Result<void> forget(const Request& req, std::string_view partition, std::string_view key, S& store) {
+        const std::uint64_t id = record_id(key);
+        const std::string base = partition_base(req.scope, partition);
+        if (std::shared_ptr<Partition> part = partition_of(base, false))
+            remove_local(*part, id);
+        return erase_persisted(base, id, store);
+    }
+
+    // ---- Cache hooks (optional members the Cache calls when present) ----------------------------
+
+    /// Called by the Cache's constructor: records go under the key policy's prefix (so clear_all
+    /// covers them), and index trimming follows the TTL policy's longest TTL.
+    template <key_policy K, ttl_policy T>
+    void bind(const K& keys, const T& ttl) {
+        State& st = *state_;
+        st.prefix = keys.prefix();
+        st.ns = namespace_prefix_for(st.id);
+        note_ttl(ttl.longest());
+    }
+
+    /// Removes the records and indexes of `scope` in this embedder's namespace, and the local
+    /// vectors of that scope (Cache::clear(scope) calls it). Returns how many keys were removed.
+    template <store_policy S>
+    Result<std::size_t> clear_scope(std::string_view scope, S& store) {
+        std::string prefix = state_->ns;
+        detail::append_escaped_scope(prefix, scope);
+        prefix.push_back(':');
+        retire_local(prefix);
+        return store.clear_prefix(prefix);
+    }
+
+    /// Forgets every local vector (Cache::clear_all calls it; the persisted keys go with the key
+    /// prefix).
+    void clear_local() { retire_local({}); }
+
+    // ---- maintenance ----------------------------------------------------------------------------
+
+    /// Removes every record and index written with embedder `embedder_id` (all scopes), e.g. the
+    /// previous model's after an embedder change. Local vectors go too when it is this policy's.
+    template <store_policy S>
+    Result<std::size_t> drop_namespace(S& store, std::string_view embedder_id) {
+        if (embedder_id == state_->id)
+            retire_local({});
+        return store.clear_prefix(namespace_prefix_for(embedder_id));
+    }
+
+    /// drop_namespace for this policy's own embedder: every persisted vector of it, all scopes.
+    template <store_policy S>
+    Result<std::size_t> clear(S& store) {
+        return drop_namespace(store, state_->id);
+    }
+
+    /// Sweeps now: drops expired local vectors and empty partitions, and trims index members older
+    /// than the longest TTL seen (indexing stores). Returns how many local vectors were dropped.
+    template <store_policy S>
+    std::size_t sweep(S& store) {
+        State& st = *state_;
+        std::lock_guard guard(st.sweep_mutex);
+        st.last_sweep.store(steady_ns(), std::memory_order_relaxed);
+        const std::int64_t now = wall_ms();
+        std::vector<std::shared_ptr<Partition>> parts;
+        {
+            std::shared_lock lock(st.partitions_mutex);
+            parts.reserve(st.partitions.size());
+            for (auto& [name, part] : st.partitions)
+                parts.push_back(part);
+        }
+        std::size_t dropped = 0;
+        const std::int64_t retention = st.retention_ms.load(std::memory_order_relaxed);
+        for (const std::shared_ptr<Partition>& part : parts) {
+            {
+                std::unique_lock lock(part->mutex);
+                for (auto it = part->entries.begin(); it != part->entries.end();) {
+                    if (it->second.expires_ms != 0 && it->second.expires_ms <= now) {
+                        part->matcher.remove(it->first);
+                        it = part->entries.erase(it);
+                        ++dropped;
+                    } else {
+                        ++it;
+                    }
+                }
+            }
+            if constexpr (indexing_store<S>) {
+                if (retention >= 0 && retention != unbounded) {
+                    const std::int64_t cutoff = now - retention - st.options.clock_skew.count();
+                    if (auto trimmed = store.index_trim(part->base + ":i", cutoff); trimmed)
+                        st.add(Stat::index_trimmed, *trimmed);
+                    else
+                        st.add(Stat::store_errors);
+                }
+            }
+        }
+        st.add(Stat::swept, dropped);
+        // Empty partitions go; a lookup recreates (and reloads) one when it is needed again.
+        std::unique_lock lock(st.partitions_mutex);
+        for (auto it = st.partitions.begin(); it != st.partitions.end();) {
+            const std::shared_ptr<Partition> part = it->second; // outlives the lock below
+            std::unique_lock part_lock(part->mutex);
+            if (part->entries.empty()) {
+                part->retired = true;
+                it = st.partitions.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return dropped;
+    }
+
+    // ---- names and introspection ----------------------------------------------------------------
+
+    /// "<key prefix>s1:<escaped embedder id>:": every persisted key of this embedder starts with it.
+    std::string namespace_prefix() const { return state_->ns; }
+    /// The key of the partition index of (scope, partition key).
+    std::string index_key(std::string_view scope, std::string_view partition) const {
+        return partition_base(scope, partition) + ":i";
+    }
+    /// The key of the record that indexes the entry `entry_key` of (scope, partition key).
+    std::string record_key(std::string_view scope, std::string_view partition,
+                           std::string_view entry_key) const {
+        return partition_base(scope, partition) + ":r:" + hex_id(record_id(entry_key));
+    }
+
+    std::string_view embedder_id() const noexcept { return state_->id; }
+    std::size_t dimensions() const noexcept { return state_->dims; }
+    const SemanticOptions& options() const noexcept { return state_->options; }
+    E& embedder() noexcept { return state_->embedder; }
+    V& verifier() noexcept { return state_->verifier; }
+
+    SemanticStats stats() const {
+        const State& st = *state_;
+        SemanticStats s;
+        s.lookups = st.get(Stat::lookups);
+        s.embeddings = st.get(Stat::embeddings);
+        s.embed_failures = st.get(Stat::embed_failures);
+        s.invalid_vectors = st.get(Stat::invalid_vectors);
+        s.candidates = st.get(Stat::candidates);
+        s.verifier_rejections = st.get(Stat::verifier_rejections);
+        s.matches = st.get(Stat::matches);
+        s.stale_dropped = st.get(Stat::stale_dropped);
+        s.records_written = st.get(Stat::records_written);
+        s.records_loaded = st.get(Stat::records_loaded);
+        s.records_synced = st.get(Stat::records_synced);
+        s.corrupt_records = st.get(Stat::corrupt_records);
+        s.syncs = st.get(Stat::syncs);
+        s.swept = st.get(Stat::swept);
+        s.index_trimmed = st.get(Stat::index_trimmed);
+        s.store_errors = st.get(Stat::store_errors);
+        std::shared_lock lock(st.partitions_mutex);
+        s.partitions = st.partitions.size();
+        for (const auto& [name, part] : st.partitions) {
+            std::shared_lock part_lock(part->mutex);
+            s.vectors += part->entries.size();
+        }
+        return s;
+    }
+
+private:
+    static constexpr std::int64_t unbounded = std::numeric_limits<std::int64_t>::max();
+
+    enum class Stat : std::size_t {
+        lookups,
+        embeddings,
+        embed_failures,
+        invalid_vectors,
+        candidates,
+        verifier_rejections,
+        matches,
+        stale_dropped,
+        records_written,
+        records_loaded,
+        records_synced,
+        corrupt_records,
+        syncs,
+        swept,
+        index_trimmed,
+        store_errors,
+        count_
+    };
+
+    /// What this process knows of one indexed entry (the vector itself is in the matcher).
+    struct Local {
+        std::string entry_key;
+        std::string prompt;
+        std::int64_t expires_ms = 0; ///< wall clock, 0 = never
+    };
+
+    struct Partition {
+        Partition(std::size_t dims, std::string base_key) : matcher(dims), base(std::move(base_key)) {}
+        M matcher;
+        const std::string base; ///< "<ns><scope>:<partition digest>"; + ":i" index, + ":r:<id>" records
+        mutable std::shared_mutex mutex; ///< guards entries, retired and matcher changes
+        std::unordered_map<std::uint64_t, Local> entries;
+        bool retired = false;                   ///< removed from the map: writers must re-fetch
+        std::mutex sync_mutex;                  ///< one loader or syncer at a time
+        std::atomic<bool> loaded{false};        ///< the index was read once (always true without one)
+        std::int64_t last_seen = no_score;      ///< newest score read (under sync_mutex)
+        std::atomic<std::int64_t> last_sync{0}; ///< steady clock, ns
+    };
+    static constexpr std::int64_t no_score = std::numeric_limits<std::int64_t>::min();
+
+    struct State {
+        State(E e, V v, const SemanticOptions& o)
+            : embedder(std::move(e)), verifier(std::move(v)), options(o),
+              dims(static_cast<std::size_t>(embedder.dimensions())), id(std::string_view(embedder.id())) {
+            ns = namespace_prefix_for(id, prefix);
+        }
+        E embedder;
+        V verifier;
+        SemanticOptions options;
+        std::size_t dims;
+        std::string id;
+        std::string prefix = "llmcache:";
+        std::string ns;
+        mutable std::shared_mutex partitions_mutex;
+        std::unordered_map<std::string, std::shared_ptr<Partition>, detail::TransparentHash, std::equal_to<>>
+            partitions;
+        std::mutex sweep_mutex;
+        std::atomic<std::int64_t> last_sweep{0};
+        std::atomic<std::int64_t> retention_ms{-1}; ///< longest TTL seen; -1 none yet; unbounded
+        std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Stat::count_)> counters{};
+
+        void add(Stat s, std::uint64_t n = 1) noexcept {
+            counters[static_cast<std::size_t>(s)].fetch_add(n, std::memory_order_relaxed);
+        }
+        std::uint64_t get(Stat s) const noexcept {
+            return counters[static_cast<std::size_t>(s)].load(std::memory_order_relaxed);
+        }
+    };
+
+    static std::vector<float>& scratch() {
+        thread_local std::vector<float> buffer;
+        return buffer;
+    }
+
+    static std::int64_t wall_ms() noexcept {
+        using namespace std::chrono;
+        return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    }
+    static std::int64_t steady_ns() noexcept {
+        using namespace std::chrono;
+        return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+    }
+
+    static std::string namespace_prefix_for(std::string_view embedder_id, std::string_view prefix) {
+        std::string out(prefix);
+        out.append("s1:");
+        detail::append_escaped_scope(out, embedder_id);
+        out.push_back(':');
+        return out;
+    }
+    std::string namespace_prefix_for(std::string_view embedder_id) const {
+        return namespace_prefix_for(embedder_id, state_->prefix);
+    }
+
+    std::string partition_base(std::string_view scope, std::string_view partition) const {
+        std::string out = state_->ns;
+        detail::append_escaped_scope(out, scope);
+        out.push_back(':');
+        XXH128_canonical_t digest;
+        XXH128_canonicalFromHash(&digest, XXH3_128bits(partition.data(), partition.size()));
+        detail::append_hex(out, digest.digest, sizeof digest.digest);
+        return out;
+    }
+
+    static std::uint64_t record_id(std::string_view entry_key) noexcept {
+        return XXH3_64bits(entry_key.data(), entry_key.size());
+    }
+    static std::string hex_id(std::uint64_t id) {
+        unsigned char bytes[8];
+        for (int i = 0; i < 8; ++i)
+            bytes[i] = static_cast<unsigned char>(id >> (56 - 8 * i));
+        std::string out;
+        detail::append_hex(out, bytes, 8);
+        return out;
+    }
+    static std::optional<std::uint64_t> parse_id(std::string_view hex) noexcept {
+        if (hex.size() != 16)
+            return std::nullopt;
+        std::uint64_t id = 0;
+        for (const char c : hex) {
+            std::uint64_t digit;
+            if (c >= '0' && c <= '9')
+                digit = static_cast<std::uint64_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                digit = static_cast<std::uint64_t>(c - 'a' + 10);
+            else
+                return std::nullopt;
+            id = id << 4 | digit;
+        }
+        return id;
+    }
+
+    /// Embeds `text` into `out`: true with a valid vector, false when the embedder gave none (fail
+    /// open), invalid_argument for a vector that must not be indexed.
+    Result<bool> embed(std::string_view text, std::vector<float>& out) {
+        State& st = *state_;
+        const auto dims = static_cast<std::size_t>(st.embedder.dimensions());
+        if (dims != st.dims) {
+            st.add(Stat::invalid_vectors);
+            return fail(ErrorCode::invalid_argument,
+                        "llmcache::Semantic: the embedder's dimensions() changed from " +
+                            std::to_string(st.dims) + " to " + std::to_string(dims));
+        }
+        out.assign(dims, 0.0f);
+        st.add(Stat::embeddings);
+        bool ok = false;
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            ok = static_cast<bool>(st.embedder.embed_into(text, std::span<float>(out)));
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            ok = false; // a remote embedder's failure is a miss, never the caller's failure
+        }
+#endif
+        if (!ok) {
+            st.add(Stat::embed_failures);
+            return false;
+        }
+        if (const std::string_view problem = semantic_record::vector_problem(out); !problem.empty()) {
+            st.add(Stat::invalid_vectors);
+            return fail(ErrorCode::invalid_argument, "llmcache::Semantic: the embedder's vector " +
+                                                         std::string(problem) + "; nothing stored");
+        }
+        return true;
+    }
+
+    void note_ttl(std::optional<std::chrono::milliseconds> ttl) noexcept {
+        const std::int64_t wanted = ttl ? static_cast<std::int64_t>(ttl->count()) : unbounded;
+        std::atomic<std::int64_t>& r = state_->retention_ms;
+        std::int64_t seen = r.load(std::memory_order_relaxed);
+        while (seen < wanted && !r.compare_exchange_weak(seen, wanted, std::memory_order_relaxed)) {
+        }
+    }
+
+    /// The local partition named `base`; created (empty, not yet loaded) when `create`.
+    std::shared_ptr<Partition> partition_of(const std::string& base, bool create) {
+        State& st = *state_;
+        {
+            std::shared_lock lock(st.partitions_mutex);
+            if (auto it = st.partitions.find(base); it != st.partitions.end())
+                return it->second;
+        }
+        if (!create)
+            return nullptr;
+        std::unique_lock lock(st.partitions_mutex);
+        auto [it, added] = st.partitions.try_emplace(base, nullptr);
+        if (added)
+            it->second = std::make_shared<Partition>(st.dims, base);
+        return it->second;
+    }
+
+    void add_local(const std::string& base, std::uint64_t id, std::span<const float> vector, Local local) {
+        for (;;) { // a sweep may retire the partition between lookup and lock: take the new one
+            std::shared_ptr<Partition> part = partition_of(base, true);
+            std::unique_lock lock(part->mutex);
+            if (part->retired)
+                continue;
+            if (part->matcher.add(id, vector))
+                part->entries.insert_or_assign(id, std::move(local));
+            return;
+        }
+    }
+
+    static void remove_local(Partition& part, std::uint64_t id) {
+        std::unique_lock lock(part.mutex);
+        if (part.entries.erase(id) != 0)
+            part.matcher.remove(id);
+    }
+
+    template <class S>
+    Result<void> erase_persisted(const std::string& base, std::uint64_t id, S& store) {
+        const std::string member = hex_id(id);
+        auto erased = store.erase(base + ":r:" + member);
+        if (!erased) {
+            state_->add(Stat::store_errors);
+            return unexpected<Error>(erased.error());
+        }
+        if constexpr (indexing_store<S>) {
+            const std::string_view members[] = {member};
+            if (auto removed = store.index_remove(base + ":i", members); !removed) {
+                state_->add(Stat::store_errors);
+                return unexpected<Error>(removed.error());
+            }
+        }
+        return {};
+    }
+
+    /// A stale candidate: gone locally and from the store (best effort).
+    template <class S>
+    void drop(Partition& part, std::uint64_t id, S& store) {
+        remove_local(part, id);
+        (void)erase_persisted(part.base, id, store);
+    }
+
+    /// Forgets the local partitions whose base starts with `prefix` (all when empty).
+    void retire_local(std::string_view prefix) {
+        State& st = *state_;
+        std::unique_lock lock(st.partitions_mutex);
+        for (auto it = st.partitions.begin(); it != st.partitions.end();) {
+            if (std::string_view(it->first).starts_with(prefix)) {
+                const std::shared_ptr<Partition> part = it->second; // outlives the lock below
+                std::unique_lock part_lock(part->mutex);
+                part->retired = true;
+                it = st.partitions.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    template <class S>
+    void maybe_sweep(S& store) {
+        State& st = *state_;
+        const auto interval = st.options.sweep_interval;
+        if (interval <= std::chrono::milliseconds::zero())
+            return;
+        const std::int64_t now = steady_ns();
+        const std::int64_t last = st.last_sweep.load(std::memory_order_relaxed);
+        if (last != 0 && now - last < std::chrono::nanoseconds(interval).count())
+            return;
+        std::unique_lock guard(st.sweep_mutex, std::try_to_lock);
+        if (!guard)
+            return;      // another thread is sweeping
+        if (last == 0) { // the first call starts the clock
+            st.last_sweep.store(now, std::memory_order_relaxed);
+            return;
+        }
+        guard.unlock();
+        (void)sweep(store);
+    }
+
+    /// Brings the partition up to date with the store's index: the whole index the first time,
+    /// then, every sync_interval, the members added since the newest one seen.
+    template <class S>
+    void sync(Partition& part, S& store) {
+        if constexpr (!indexing_store<S>) {
+            (void)part, (void)store; // process-local index
+        } else {
+            State& st = *state_;
+            if (!part.loaded.load(std::memory_order_acquire)) {
+                std::lock_guard guard(part.sync_mutex); // concurrent first lookups wait for the load
+                if (part.loaded.load(std::memory_order_relaxed))
+                    return;
+                if (read_index(part, store, no_score, Stat::records_loaded)) {
+                    part.last_sync.store(steady_ns(), std::memory_order_relaxed);
+                    part.loaded.store(true, std::memory_order_release);
+                }
+                return;
+            }
+            const std::int64_t interval = std::chrono::nanoseconds(st.options.sync_interval).count();
+            if (steady_ns() - part.last_sync.load(std::memory_order_relaxed) < interval)
+                return;
+            std::unique_lock guard(part.sync_mutex, std::try_to_lock);
+            if (!guard)
+                return; // another thread is syncing; use what is here
+            if (steady_ns() - part.last_sync.load(std::memory_order_relaxed) < interval)
+                return;
+            st.add(Stat::syncs);
+            const std::int64_t skew = st.options.clock_skew.count();
+            const std::int64_t from = part.last_seen == no_score || part.last_seen < no_score + skew
+                                          ? no_score
+                                          : part.last_seen - skew;
+            if (read_index(part, store, from, Stat::records_synced))
+                part.last_sync.store(steady_ns(), std::memory_order_relaxed);
+        }
+    }
+
+    /// Reads the index members with score >= from, in pages, and indexes locally the records it
+    /// does not know yet. Dangling members (record gone) and corrupt records are removed. False on
+    /// a store error (the caller retries at the next lookup).
+    template <class S>
+    bool read_index(Partition& part, S& store, std::int64_t from, Stat counter) {
+        State& st = *state_;
+        const std::string index = part.base + ":i";
+        const std::size_t batch = st.options.load_batch;
+        std::size_t skip = 0;
+        for (;;) {
+            auto page = store.index_range(index, from, skip, batch);
+            if (!page) {
+                st.add(Stat::store_errors);
+                return false;
+            }
+            std::vector<std::string> keys;
+            std::vector<std::uint64_t> ids;
+            std::vector<std::string_view> unusable; // members to remove from the index
+            {
+                std::shared_lock lock(part.mutex);
+                for (const IndexMember& m : *page) {
+                    const auto id = parse_id(m.member);
+                    if (!id)
+                        unusable.push_back(m.member);
+                    else if (!part.entries.contains(*id)) {
+                        ids.push_back(*id);
+                        keys.push_back(part.base + ":r:" + m.member);
+                    }
+                }
+            }
+            const std::vector<StoreValue> values = read_all(store, keys);
+            const std::int64_t now = wall_ms();
+            for (std::size_t i = 0; i < keys.size(); ++i) {
+                const std::string_view member = std::string_view(keys[i]).substr(part.base.size() + 3);
+                if (!values[i]) {
+                    st.add(Stat::store_errors);
+                    return false;
+                }
+                if (!*values[i]) { // expired or evicted record
+                    unusable.push_back(member);
+                    continue;
+                }
+                auto rec = semantic_record::decode(**values[i], keys[i], st.id, st.dims);
+                if (!rec) {
+                    st.add(Stat::corrupt_records);
+                    (void)store.erase(keys[i]);
+                    unusable.push_back(member);
+                    continue;
+                }
+                if (rec->expires_ms != 0 && rec->expires_ms <= now)
+                    continue;
+                std::unique_lock lock(part.mutex);
+                if (part.matcher.add(ids[i], std::span<const float>(rec->vector))) {
+                    part.entries.insert_or_assign(
+                        ids[i], Local{std::move(rec->entry_key), std::move(rec->prompt), rec->expires_ms});
+                    st.add(counter);
+                }
+            }
+            bool removed = false;
+            if (!unusable.empty()) {
+                removed = store.index_remove(index, std::span<const std::string_view>(unusable)).has_value();
+                if (!removed)
+                    st.add(Stat::store_errors);
+            }
+            if (!page->empty() && page->back().score > part.last_seen)
+                part.last_seen = page->back().score;
+            if (page->size() < batch)
+                return true;
+            // Next page: after the last member read. Keyset paging (score, then how many members
+            // of that score were read) stays right while members are added.
+            const std::int64_t last = page->back().score;
+            std::size_t same = 0;
+            for (auto it = page->rbegin(); it != page->rend() && it->score == last; ++it)
+                ++same;
+            skip = last == from ? skip + same : same;
+            from = last;
+            // Members of that score removed above are no longer there to be skipped.
+            if (removed)
+                for (std::string_view u : unusable)
+                    for (auto it = page->rbegin(); it != page->rend() && it->score == last; ++it)
+                        if (it->member == u && skip > 0)
+                            --skip;
+        }
+    }
+
+    template <class S>
+    static std::vector<StoreValue> read_all(S& store, const std::vector<std::string>& keys) {
+        if constexpr (batch_get_store<S>) {
+            std::vector<std::string_view> views(keys.begin(), keys.end());
+            if (!views.empty())
+                return store.get_many(std::span<const std::string_view>(views));
+            return {};
+        } else {
+            std::vector<StoreValue> out;
+            out.reserve(keys.size());
+            for (const std::string& k : keys)
+                out.push_back(store.get(k));
+            return out;
+        }
+    }
+
+    std::unique_ptr<State> state_;
+};
+
+template <class E>
+Semantic(E) -> Semantic<E>;
+template <class E>
+Semantic(E, SemanticOptions) -> Semantic<E>;
+template <class E, class V>
+Semantic(E, SemanticOptions, V) -> Semantic<E, FlatMatcher, V>;
+
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/similarity/semantic.hpp
 // begin of file: llmcache/store/memory.hpp
 // MemoryStore: an in-process store, bounded by entries and bytes, LRU-evicting, honouring TTLs.
 //
@@ -7356,6 +8552,13 @@ LLMCACHE_END_NAMESPACE
 //
 // Copies of a MemoryStore are handles to the same storage (like a connection pool to a Redis),
 // so a Cache and the code that inspects or warms it can share one store.
+//
+// Ordered indexes (indexing_store, what Semantic uses to list a partition's vectors) behave like
+// Redis sorted sets: an index is a key of its own, in the same shards and LRU lists as values,
+// so it counts against max_entries and max_bytes (its key, per_entry_overhead, and each member
+// plus per_index_member_overhead), can be evicted as a whole, and is removed by erase and
+// clear_prefix like any key. It never expires. get() on an index key, or index_add() on a value
+// key, is an error (Redis's WRONGTYPE); put() over an index key replaces it, as SET does.
 
 
 #include <algorithm>
@@ -7363,14 +8566,18 @@ LLMCACHE_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -7396,6 +8603,8 @@ public:
     static constexpr bool in_process = true;
     /// Bytes charged per entry on top of key and value (list node, map slot, bookkeeping).
     static constexpr std::size_t per_entry_overhead = 96;
+    /// Bytes charged per index member on top of its own bytes (two tree nodes).
+    static constexpr std::size_t per_index_member_overhead = 96;
 
     MemoryStore() : MemoryStore(MemoryStoreOptions{}) {}
     explicit MemoryStore(MemoryStoreOptions opts) : state_(std::make_shared<State>(opts)) {}
@@ -7424,12 +8633,13 @@ public:
             // Everything that can throw happens before the shard changes, so running out of
             // memory leaves the list, the index and the byte count as they were.
             List fresh;
-            fresh.push_back(Node{std::string(key), std::string(value), expires, charge});
+            fresh.push_back(Node{std::string(key), std::string(value), expires, charge, {}});
             std::lock_guard lock(shard.mutex);
             if (auto it = shard.index.find(key); it != shard.index.end()) {
                 List::iterator node = it->second;
                 shard.bytes = shard.bytes - node->charge + charge;
                 node->value.swap(fresh.front().value);
+                node->sorted.reset(); // SET over a sorted set replaces it
                 node->expires = expires;
                 node->charge = charge;
                 shard.lru.splice(shard.lru.begin(), shard.lru, node);
@@ -7529,6 +8739,148 @@ public:
         return {};
     }
 
+    // ---- ordered indexes (indexing_store) ------------------------------------------------------
+
+    /// Adds `member` with `score` to the index, or moves it to `score` (ZADD). Creates the index.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        Shard& shard = shard_for(index);
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::lock_guard lock(shard.mutex);
+            List::iterator node;
+            if (auto it = shard.index.find(index); it != shard.index.end() && !expired(it->second)) {
+                node = it->second;
+                if (!node->sorted)
+                    return wrong_type();
+            } else {
+                if (it != shard.index.end()) { // an expired value
+                    shard.remove(it->second);
+                    ++shard.expirations;
+                }
+                const std::size_t charge = index.size() + per_entry_overhead;
+                if (charge + member.size() + per_index_member_overhead > shard.max_bytes)
+                    return fail(ErrorCode::too_large,
+                                "index member exceeds the memory store's per-shard byte limit");
+                List fresh;
+                fresh.push_back(Node{std::string(index),
+                                     {},
+                                     Clock::time_point::max(),
+                                     charge,
+                                     std::make_unique<SortedIndex>()});
+                shard.index.emplace(std::string_view(fresh.front().key), fresh.begin());
+                shard.lru.splice(shard.lru.begin(), fresh);
+                shard.bytes += charge;
+                node = shard.lru.begin();
+            }
+            SortedIndex& sorted = *node->sorted;
+            if (auto at = sorted.score_of.find(member); at != sorted.score_of.end()) {
+                if (at->second != score) {
+                    auto moved = sorted.order.extract({at->second, std::string_view(at->first)});
+                    moved.value().first = score;
+                    sorted.order.insert(std::move(moved));
+                    at->second = score;
+                }
+            } else {
+                const std::size_t added = member.size() + per_index_member_overhead;
+                if (node->charge + added > shard.max_bytes) {
+                    if (sorted.score_of.empty())
+                        shard.remove(node);
+                    return fail(ErrorCode::too_large,
+                                "index exceeds the memory store's per-shard byte limit");
+                }
+                auto [inserted, ok] = sorted.score_of.emplace(std::string(member), score);
+                (void)ok;
+                insert_order(sorted, inserted);
+                node->charge += added;
+                shard.bytes += added;
+            }
+            shard.lru.splice(shard.lru.begin(), shard.lru, node);
+            shard.evict_to_bounds();
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::store_rejected, "memory store out of memory");
+        }
+#endif
+        return {};
+    }
+
+    /// Members with score >= min_score, by ascending score then member, skipping `offset` and
+    /// returning at most `count` (ZRANGEBYSCORE index min +inf WITHSCORES LIMIT offset count).
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        Shard& shard = shard_for(index);
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::vector<IndexMember> out;
+            std::lock_guard lock(shard.mutex);
+            auto node = live_index(shard, index);
+            if (!node)
+                return unexpected<Error>(node.error());
+            if (*node == shard.lru.end())
+                return out;
+            const SortedIndex& sorted = *(*node)->sorted;
+            auto it = sorted.order.lower_bound({min_score, std::string_view{}});
+            for (std::size_t skipped = 0; skipped < offset && it != sorted.order.end(); ++skipped)
+                ++it;
+            for (; it != sorted.order.end() && out.size() < count; ++it)
+                out.push_back(IndexMember{std::string(it->second), it->first});
+            shard.lru.splice(shard.lru.begin(), shard.lru, *node);
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::store_rejected, "memory store out of memory");
+        }
+#endif
+    }
+
+    /// Removes `members` from the index (ZREM); an emptied index is removed. Returns how many were
+    /// members.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        Shard& shard = shard_for(index);
+        std::lock_guard lock(shard.mutex);
+        auto node = live_index(shard, index);
+        if (!node)
+            return unexpected<Error>(node.error());
+        if (*node == shard.lru.end())
+            return std::size_t{0};
+        SortedIndex& sorted = *(*node)->sorted;
+        std::size_t removed = 0;
+        for (std::string_view member : members) {
+            auto at = sorted.score_of.find(member);
+            if (at == sorted.score_of.end())
+                continue;
+            remove_member(shard, **node, at);
+            ++removed;
+        }
+        if (sorted.score_of.empty())
+            shard.remove(*node);
+        return removed;
+    }
+
+    /// Removes every member with score <= max_score (ZREMRANGEBYSCORE index -inf max_score); an
+    /// emptied index is removed. Returns how many went.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        Shard& shard = shard_for(index);
+        std::lock_guard lock(shard.mutex);
+        auto node = live_index(shard, index);
+        if (!node)
+            return unexpected<Error>(node.error());
+        if (*node == shard.lru.end())
+            return std::size_t{0};
+        SortedIndex& sorted = *(*node)->sorted;
+        std::size_t removed = 0;
+        while (!sorted.order.empty() && sorted.order.begin()->first <= max_score) {
+            remove_member(shard, **node, sorted.score_of.find(sorted.order.begin()->second));
+            ++removed;
+        }
+        if (sorted.score_of.empty())
+            shard.remove(*node);
+        return removed;
+    }
+
     /// Removes every expired entry now (expired entries are otherwise removed when touched or
     /// evicted). Returns how many went.
     std::size_t purge_expired() noexcept {
@@ -7581,11 +8933,18 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
+    /// A sorted set: members by (score, member), and each member's score.
+    struct SortedIndex {
+        std::map<std::string, std::int64_t, std::less<>> score_of;
+        std::set<std::pair<std::int64_t, std::string_view>> order; // views into score_of's keys
+    };
+
     struct Node {
         std::string key;
         std::string value;
         Clock::time_point expires;
         std::size_t charge;
+        std::unique_ptr<SortedIndex> sorted; // set for an index key (value is then empty)
     };
     using List = std::list<Node>;
 
@@ -7652,6 +9011,55 @@ private:
         return state_->shards;
     }
 
+    static unexpected<Error> wrong_type() {
+        return fail(ErrorCode::store_rejected,
+                    "memory store: WRONGTYPE operation against a key holding the wrong kind of value");
+    }
+
+    static bool expired(List::iterator node) noexcept {
+        return node->expires <= Clock::now();
+    }
+
+    /// The index node under `key` (lru.end() when there is none), or WRONGTYPE for a value key.
+    /// Called with the shard locked.
+    static Result<List::iterator> live_index(Shard& shard, std::string_view key) noexcept {
+        auto it = shard.index.find(key);
+        if (it == shard.index.end())
+            return shard.lru.end();
+        if (expired(it->second)) {
+            shard.remove(it->second);
+            ++shard.expirations;
+            return shard.lru.end();
+        }
+        if (!it->second->sorted)
+            return wrong_type();
+        return it->second;
+    }
+
+    /// Puts a member just added to score_of into the order; undoes the add if that throws.
+    static void insert_order(SortedIndex& sorted,
+                             std::map<std::string, std::int64_t, std::less<>>::iterator at) {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            sorted.order.emplace(at->second, std::string_view(at->first));
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            sorted.score_of.erase(at);
+            throw;
+        }
+#endif
+    }
+
+    static void remove_member(Shard& shard, Node& node,
+                              std::map<std::string, std::int64_t, std::less<>>::iterator at) noexcept {
+        const std::size_t released = at->first.size() + per_index_member_overhead;
+        node.sorted->order.erase({at->second, std::string_view(at->first)});
+        node.sorted->score_of.erase(at);
+        node.charge -= released;
+        shard.bytes -= released;
+    }
+
     static bool valid_ttl(std::optional<std::chrono::milliseconds> ttl) noexcept {
         return !ttl || (*ttl > std::chrono::milliseconds::zero() && *ttl <= max_ttl);
     }
@@ -7677,6 +9085,8 @@ private:
                 ++shard.expirations;
                 return std::optional<std::string>{};
             }
+            if (node->sorted)
+                return wrong_type();
             if (touch)
                 node->expires = ttl ? now + *ttl : Clock::time_point::max();
             shard.lru.splice(shard.lru.begin(), shard.lru, node);
@@ -17160,5 +18570,11 @@ LLMCACHE_BEGIN_NAMESPACE
 /// The common exact cache: XXH3 keys, ExactOnly, defaults for store and TTL.
 template <class Backend, class Store = MemoryStore, class Ttl = ttl::None, class Observer = NullObserver>
 using ExactCache = Cache<Xxh3Key<>, Store, ExactOnly, Ttl, Backend, Observer>;
+
+/// The common semantic cache: XXH3 keys and Semantic<Embedder, Matcher, Verifier> (exact first,
+/// then the nearest similar question of the same partition).
+template <class Backend, class Embedder = HashingEmbedder, class Store = MemoryStore, class Ttl = ttl::None,
+          class Matcher = FlatMatcher, class Verifier = AcceptAll, class Observer = NullObserver>
+using SemanticCache = Cache<Xxh3Key<>, Store, Semantic<Embedder, Matcher, Verifier>, Ttl, Backend, Observer>;
 
 LLMCACHE_END_NAMESPACE

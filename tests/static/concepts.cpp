@@ -351,6 +351,54 @@ static_assert(lc::similarity_keys_supported<lc::ExactOnly, GoodKey>);
 static_assert(!lc::similarity_keys_supported<GoodSimilarity, GoodKey>);
 static_assert(lc::similarity_keys_supported<GoodSimilarity, lc::Xxh3Key<>>);
 
+// ---- semantic building blocks: embedder, matcher, hit_verifier, indexing_store, Semantic ---------
+static_assert(lc::embedder<lc::HashingEmbedder>);
+static_assert(lc::matcher<lc::FlatMatcher>);
+static_assert(lc::hit_verifier<lc::AcceptAll>);
+static_assert(lc::indexing_store<lc::MemoryStore>);
+static_assert(!lc::indexing_store<StoreBase>);
+static_assert(lc::similarity_policy<lc::Semantic<lc::HashingEmbedder>, lc::MemoryStore>);
+static_assert(lc::similarity_policy<lc::Semantic<lc::HashingEmbedder>, StoreBase>); // any store
+
+struct EmbedderNoId {
+    std::size_t dimensions() const { return 4; }
+    bool embed_into(std::string_view, std::span<float>) const { return false; }
+};
+struct EmbedderNoDimensions {
+    std::string_view id() const { return "e"; }
+    bool embed_into(std::string_view, std::span<float>) const { return false; }
+};
+struct EmbedderReturnsVector { // embed must write into the caller's span
+    std::string_view id() const { return "e"; }
+    std::size_t dimensions() const { return 4; }
+    std::vector<float> embed_into(std::string_view) const { return {}; }
+};
+static_assert(!lc::embedder_has_id<EmbedderNoId> && !lc::embedder<EmbedderNoId>);
+static_assert(!lc::embedder_has_dimensions<EmbedderNoDimensions> && !lc::embedder<EmbedderNoDimensions>);
+static_assert(!lc::embedder_has_embed_into<EmbedderReturnsVector> && !lc::embedder<EmbedderReturnsVector>);
+
+struct MatcherNoDimensionsConstructor {
+    bool add(std::uint64_t, std::span<const float>) { return true; }
+    bool remove(std::uint64_t) { return true; }
+    std::vector<lc::MatchResult> top_k(std::span<const float>, std::size_t, float) { return {}; }
+    std::size_t size() { return 0; }
+};
+struct MatcherTopKWrongType {
+    explicit MatcherTopKWrongType(std::size_t) {}
+    bool add(std::uint64_t, std::span<const float>) { return true; }
+    bool remove(std::uint64_t) { return true; }
+    std::vector<std::uint64_t> top_k(std::span<const float>, std::size_t, float) { return {}; }
+    std::size_t size() { return 0; }
+};
+static_assert(!lc::matcher_constructible_from_dimensions<MatcherNoDimensionsConstructor>);
+static_assert(!lc::matcher<MatcherNoDimensionsConstructor>);
+static_assert(!lc::matcher_has_top_k<MatcherTopKWrongType> && !lc::matcher<MatcherTopKWrongType>);
+
+struct VerifierWrongArguments {
+    bool accepts(std::string_view) { return true; }
+};
+static_assert(!lc::hit_verifier<VerifierWrongArguments>);
+
 // ---- the Cache accepts exactly the valid combinations --------------------------------------------
 template <class Key, class Store, class Similarity, class Ttl, class Backend,
           class Observer = lc::NullObserver>
@@ -360,6 +408,10 @@ concept cache_accepts = requires {
 
 using Lambda = lc::CallableBackend<decltype(returns_string)>;
 static_assert(cache_accepts<lc::Xxh3Key<>, lc::MemoryStore, lc::ExactOnly, lc::ttl::None, Lambda>);
+static_assert(
+    cache_accepts<lc::Xxh3Key<>, lc::MemoryStore, lc::Semantic<lc::HashingEmbedder>, lc::ttl::None, Lambda>);
+static_assert(
+    !cache_accepts<GoodKey, lc::MemoryStore, lc::Semantic<lc::HashingEmbedder>, lc::ttl::None, Lambda>);
 static_assert(cache_accepts<lc::Xxh3Key<>, lc::MemoryStore, lc::ExactOnly, lc::ttl::Sliding<>, Lambda>);
 static_assert(cache_accepts<lc::Xxh3Key<>, lc::MemoryStore, GoodSimilarity, lc::ttl::Fixed, GoodBackend,
                             lc::JsonLinesObserver>);

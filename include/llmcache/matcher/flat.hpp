@@ -35,6 +35,7 @@
 #include "../config.hpp"
 #include "../detail/simd/dispatch.hpp"
 #include "../detail/simd/row_allocator.hpp"
+#include "matcher.hpp"
 #include "storage.hpp"
 
 #include <algorithm>
@@ -53,13 +54,6 @@
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
-
-/// One result of a matcher query: the id given to add() and its cosine distance 1 - dot.
-struct MatchResult {
-    std::uint64_t id = 0;
-    float distance = 0.0f;
-    friend bool operator==(const MatchResult&, const MatchResult&) = default;
-};
 
 /// Construction options of a flat matcher. The defaults give FlatMatcher's original behaviour.
 struct FlatOptions {

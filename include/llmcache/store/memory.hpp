@@ -8,6 +8,13 @@
 //
 // Copies of a MemoryStore are handles to the same storage (like a connection pool to a Redis),
 // so a Cache and the code that inspects or warms it can share one store.
+//
+// Ordered indexes (indexing_store, what Semantic uses to list a partition's vectors) behave like
+// Redis sorted sets: an index is a key of its own, in the same shards and LRU lists as values,
+// so it counts against max_entries and max_bytes (its key, per_entry_overhead, and each member
+// plus per_index_member_overhead), can be evicted as a whole, and is removed by erase and
+// clear_prefix like any key. It never expires. get() on an index key, or index_add() on a value
+// key, is an error (Redis's WRONGTYPE); put() over an index key replaces it, as SET does.
 #pragma once
 
 #include "../config.hpp"
@@ -21,14 +28,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -54,6 +65,8 @@ public:
     static constexpr bool in_process = true;
     /// Bytes charged per entry on top of key and value (list node, map slot, bookkeeping).
     static constexpr std::size_t per_entry_overhead = 96;
+    /// Bytes charged per index member on top of its own bytes (two tree nodes).
+    static constexpr std::size_t per_index_member_overhead = 96;
 
     MemoryStore() : MemoryStore(MemoryStoreOptions{}) {}
     explicit MemoryStore(MemoryStoreOptions opts) : state_(std::make_shared<State>(opts)) {}
@@ -82,12 +95,13 @@ public:
             // Everything that can throw happens before the shard changes, so running out of
             // memory leaves the list, the index and the byte count as they were.
             List fresh;
-            fresh.push_back(Node{std::string(key), std::string(value), expires, charge});
+            fresh.push_back(Node{std::string(key), std::string(value), expires, charge, {}});
             std::lock_guard lock(shard.mutex);
             if (auto it = shard.index.find(key); it != shard.index.end()) {
                 List::iterator node = it->second;
                 shard.bytes = shard.bytes - node->charge + charge;
                 node->value.swap(fresh.front().value);
+                node->sorted.reset(); // SET over a sorted set replaces it
                 node->expires = expires;
                 node->charge = charge;
                 shard.lru.splice(shard.lru.begin(), shard.lru, node);
@@ -187,6 +201,148 @@ public:
         return {};
     }
 
+    // ---- ordered indexes (indexing_store) ------------------------------------------------------
+
+    /// Adds `member` with `score` to the index, or moves it to `score` (ZADD). Creates the index.
+    Result<void> index_add(std::string_view index, std::string_view member, std::int64_t score) noexcept {
+        Shard& shard = shard_for(index);
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::lock_guard lock(shard.mutex);
+            List::iterator node;
+            if (auto it = shard.index.find(index); it != shard.index.end() && !expired(it->second)) {
+                node = it->second;
+                if (!node->sorted)
+                    return wrong_type();
+            } else {
+                if (it != shard.index.end()) { // an expired value
+                    shard.remove(it->second);
+                    ++shard.expirations;
+                }
+                const std::size_t charge = index.size() + per_entry_overhead;
+                if (charge + member.size() + per_index_member_overhead > shard.max_bytes)
+                    return fail(ErrorCode::too_large,
+                                "index member exceeds the memory store's per-shard byte limit");
+                List fresh;
+                fresh.push_back(Node{std::string(index),
+                                     {},
+                                     Clock::time_point::max(),
+                                     charge,
+                                     std::make_unique<SortedIndex>()});
+                shard.index.emplace(std::string_view(fresh.front().key), fresh.begin());
+                shard.lru.splice(shard.lru.begin(), fresh);
+                shard.bytes += charge;
+                node = shard.lru.begin();
+            }
+            SortedIndex& sorted = *node->sorted;
+            if (auto at = sorted.score_of.find(member); at != sorted.score_of.end()) {
+                if (at->second != score) {
+                    auto moved = sorted.order.extract({at->second, std::string_view(at->first)});
+                    moved.value().first = score;
+                    sorted.order.insert(std::move(moved));
+                    at->second = score;
+                }
+            } else {
+                const std::size_t added = member.size() + per_index_member_overhead;
+                if (node->charge + added > shard.max_bytes) {
+                    if (sorted.score_of.empty())
+                        shard.remove(node);
+                    return fail(ErrorCode::too_large,
+                                "index exceeds the memory store's per-shard byte limit");
+                }
+                auto [inserted, ok] = sorted.score_of.emplace(std::string(member), score);
+                (void)ok;
+                insert_order(sorted, inserted);
+                node->charge += added;
+                shard.bytes += added;
+            }
+            shard.lru.splice(shard.lru.begin(), shard.lru, node);
+            shard.evict_to_bounds();
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::store_rejected, "memory store out of memory");
+        }
+#endif
+        return {};
+    }
+
+    /// Members with score >= min_score, by ascending score then member, skipping `offset` and
+    /// returning at most `count` (ZRANGEBYSCORE index min +inf WITHSCORES LIMIT offset count).
+    Result<std::vector<IndexMember>> index_range(std::string_view index, std::int64_t min_score,
+                                                 std::size_t offset, std::size_t count) noexcept {
+        Shard& shard = shard_for(index);
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            std::vector<IndexMember> out;
+            std::lock_guard lock(shard.mutex);
+            auto node = live_index(shard, index);
+            if (!node)
+                return unexpected<Error>(node.error());
+            if (*node == shard.lru.end())
+                return out;
+            const SortedIndex& sorted = *(*node)->sorted;
+            auto it = sorted.order.lower_bound({min_score, std::string_view{}});
+            for (std::size_t skipped = 0; skipped < offset && it != sorted.order.end(); ++skipped)
+                ++it;
+            for (; it != sorted.order.end() && out.size() < count; ++it)
+                out.push_back(IndexMember{std::string(it->second), it->first});
+            shard.lru.splice(shard.lru.begin(), shard.lru, *node);
+            return out;
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (const std::bad_alloc&) {
+            return fail(ErrorCode::store_rejected, "memory store out of memory");
+        }
+#endif
+    }
+
+    /// Removes `members` from the index (ZREM); an emptied index is removed. Returns how many were
+    /// members.
+    Result<std::size_t> index_remove(std::string_view index,
+                                     std::span<const std::string_view> members) noexcept {
+        Shard& shard = shard_for(index);
+        std::lock_guard lock(shard.mutex);
+        auto node = live_index(shard, index);
+        if (!node)
+            return unexpected<Error>(node.error());
+        if (*node == shard.lru.end())
+            return std::size_t{0};
+        SortedIndex& sorted = *(*node)->sorted;
+        std::size_t removed = 0;
+        for (std::string_view member : members) {
+            auto at = sorted.score_of.find(member);
+            if (at == sorted.score_of.end())
+                continue;
+            remove_member(shard, **node, at);
+            ++removed;
+        }
+        if (sorted.score_of.empty())
+            shard.remove(*node);
+        return removed;
+    }
+
+    /// Removes every member with score <= max_score (ZREMRANGEBYSCORE index -inf max_score); an
+    /// emptied index is removed. Returns how many went.
+    Result<std::size_t> index_trim(std::string_view index, std::int64_t max_score) noexcept {
+        Shard& shard = shard_for(index);
+        std::lock_guard lock(shard.mutex);
+        auto node = live_index(shard, index);
+        if (!node)
+            return unexpected<Error>(node.error());
+        if (*node == shard.lru.end())
+            return std::size_t{0};
+        SortedIndex& sorted = *(*node)->sorted;
+        std::size_t removed = 0;
+        while (!sorted.order.empty() && sorted.order.begin()->first <= max_score) {
+            remove_member(shard, **node, sorted.score_of.find(sorted.order.begin()->second));
+            ++removed;
+        }
+        if (sorted.score_of.empty())
+            shard.remove(*node);
+        return removed;
+    }
+
     /// Removes every expired entry now (expired entries are otherwise removed when touched or
     /// evicted). Returns how many went.
     std::size_t purge_expired() noexcept {
@@ -239,11 +395,18 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
+    /// A sorted set: members by (score, member), and each member's score.
+    struct SortedIndex {
+        std::map<std::string, std::int64_t, std::less<>> score_of;
+        std::set<std::pair<std::int64_t, std::string_view>> order; // views into score_of's keys
+    };
+
     struct Node {
         std::string key;
         std::string value;
         Clock::time_point expires;
         std::size_t charge;
+        std::unique_ptr<SortedIndex> sorted; // set for an index key (value is then empty)
     };
     using List = std::list<Node>;
 
@@ -310,6 +473,55 @@ private:
         return state_->shards;
     }
 
+    static unexpected<Error> wrong_type() {
+        return fail(ErrorCode::store_rejected,
+                    "memory store: WRONGTYPE operation against a key holding the wrong kind of value");
+    }
+
+    static bool expired(List::iterator node) noexcept {
+        return node->expires <= Clock::now();
+    }
+
+    /// The index node under `key` (lru.end() when there is none), or WRONGTYPE for a value key.
+    /// Called with the shard locked.
+    static Result<List::iterator> live_index(Shard& shard, std::string_view key) noexcept {
+        auto it = shard.index.find(key);
+        if (it == shard.index.end())
+            return shard.lru.end();
+        if (expired(it->second)) {
+            shard.remove(it->second);
+            ++shard.expirations;
+            return shard.lru.end();
+        }
+        if (!it->second->sorted)
+            return wrong_type();
+        return it->second;
+    }
+
+    /// Puts a member just added to score_of into the order; undoes the add if that throws.
+    static void insert_order(SortedIndex& sorted,
+                             std::map<std::string, std::int64_t, std::less<>>::iterator at) {
+#if LLMCACHE_HAS_EXCEPTIONS
+        try {
+#endif
+            sorted.order.emplace(at->second, std::string_view(at->first));
+#if LLMCACHE_HAS_EXCEPTIONS
+        } catch (...) {
+            sorted.score_of.erase(at);
+            throw;
+        }
+#endif
+    }
+
+    static void remove_member(Shard& shard, Node& node,
+                              std::map<std::string, std::int64_t, std::less<>>::iterator at) noexcept {
+        const std::size_t released = at->first.size() + per_index_member_overhead;
+        node.sorted->order.erase({at->second, std::string_view(at->first)});
+        node.sorted->score_of.erase(at);
+        node.charge -= released;
+        shard.bytes -= released;
+    }
+
     static bool valid_ttl(std::optional<std::chrono::milliseconds> ttl) noexcept {
         return !ttl || (*ttl > std::chrono::milliseconds::zero() && *ttl <= max_ttl);
     }
@@ -335,6 +547,8 @@ private:
                 ++shard.expirations;
                 return std::optional<std::string>{};
             }
+            if (node->sorted)
+                return wrong_type();
             if (touch)
                 node->expires = ttl ? now + *ttl : Clock::time_point::max();
             shard.lru.splice(shard.lru.begin(), shard.lru, node);

@@ -1,8 +1,12 @@
 // cold_warm: the first measurement a llmcache user runs.
 //
-// 50 prompts (25 questions, each followed by a paraphrase) go through a chat model three times:
-// cold (no cache), then warm twice through an exact cache. For each pass it prints p50, p95 and
-// total latency, hits, tokens billed and saved, and the cost at published Claude rates.
+// 50 prompts (25 questions, each followed by a paraphrase) go through a chat model: once cold (no
+// cache); then the cache is warmed with the 25 questions, as a deploy would, and the 50 prompts go
+// through it twice. The cache is exact first, then semantic (HashingEmbedder, FlatMatcher,
+// FalseHitGuard), so a paraphrase can be served its question's answer; each such answer is checked
+// against the question's own, so a false hit would be counted and shown. For each pass it prints
+// p50, p95 and total latency, exact and semantic hits, tokens billed and saved, and the cost at
+// published Claude rates. --exact-only runs the same passes with an exact cache.
 //
 // By default it runs on SimulatedModel, whose latency is modelled on real chat calls and scaled
 // down so the demo takes seconds; everything simulated is labelled. `--model anthropic` or
@@ -11,7 +15,7 @@
 // REDIS_URL is set (and llmcache was built with hiredis), the in-memory store otherwise.
 //
 //   cold_warm [--prompts FILE] [--scale X] [--model simulated|anthropic|openai|ID] [--model-id ID]
-//             [--log FILE] [--store memory|redis]
+//             [--log FILE] [--store memory|redis] [--max-distance D] [--exact-only]
 #include <llmcache/llmcache.hpp>
 
 #include <algorithm>
@@ -39,6 +43,10 @@ struct Options {
     bool model_id_given = false;
     std::string log_path;
     std::string store; ///< "memory", "redis" or empty: Redis when REDIS_URL is set
+    /// The cosine-distance threshold for HashingEmbedder + FalseHitGuard that the semantic-quality
+    /// measurement (examples/semantic_quality, README "Semantic quality") recommends.
+    float max_distance = 0.50f;
+    bool exact_only = false;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -53,7 +61,10 @@ struct Options {
                  "  --model-id ID   model id sent and priced (default claude-sonnet-4-5; with --model\n"
                  "                  anthropic: claude-haiku-4-5, with --model openai: gpt-4o-mini)\n"
                  "  --log FILE      write one JSON line per cached call (with cache_hit) to FILE\n"
-                 "  --store S       memory or redis (default: redis when REDIS_URL is set)\n",
+                 "  --store S       memory or redis (default: redis when REDIS_URL is set)\n"
+                 "  --max-distance D  semantic threshold, cosine distance in [0, 2] (default 0.50, the\n"
+                 "                  value README \"Semantic quality\" measured for HashingEmbedder + guard)\n"
+                 "  --exact-only    an exact cache only (no semantic layer), for comparison\n",
                  why, Options{}.prompts_path.c_str());
     std::exit(2);
 }
@@ -92,7 +103,15 @@ Options parse(int argc, char** argv) {
             o.store = value();
             if (o.store != "memory" && o.store != "redis")
                 usage("--store must be memory or redis");
-        } else if (a == "--help" || a == "-h")
+        } else if (a == "--max-distance") {
+            char* end = nullptr;
+            const std::string v = value();
+            o.max_distance = std::strtof(v.c_str(), &end);
+            if (end == v.c_str() || *end != '\0' || !(o.max_distance >= 0.0f && o.max_distance <= 2.0f))
+                usage("--max-distance must be a number in [0, 2]");
+        } else if (a == "--exact-only")
+            o.exact_only = true;
+        else if (a == "--help" || a == "-h")
             usage("help");
         else
             usage("unknown option");
@@ -134,6 +153,10 @@ struct PassResult {
     std::string name;
     std::vector<double> latency_s;
     std::size_t hits = 0;
+    std::size_t semantic_hits = 0;     ///< of `hits`
+    std::size_t paraphrase_hits = 0;   ///< hits on the paraphrases (every second prompt)
+    std::size_t wrong_answers = 0;     ///< a paraphrase served another question's answer
+    std::vector<std::string> missed{}; ///< paraphrases that reached the model
     std::size_t model_calls = 0;
     std::uint64_t in_billed = 0, out_billed = 0, in_saved = 0, out_saved = 0;
     std::size_t errors = 0;
@@ -178,19 +201,27 @@ void account(PassResult& pass, const llmcache::Response& r) {
     }
 }
 
-/// Runs the three passes (cold, warm, warm) with an exact cache on `store`.
-template <class Store, class Backend, class LogCall>
-void run_passes(Store store, Backend& model, const Options& opt, const std::vector<std::string>& prompts,
-                LogCall log_call, std::vector<PassResult>& passes, llmcache::CacheStats& stats) {
+/// What the deploy warm-up did.
+struct WarmUp {
+    llmcache::WarmReport report{};
+    double seconds = 0;
+};
+
+/// Runs the passes on `store`: cold (the model alone), the deploy warm-up with the questions, then
+/// two warm passes over all prompts through a cache with `similarity`.
+template <class Store, class Similarity, class Backend, class LogCall>
+void run_passes(Store store, Similarity similarity, Backend& model, const Options& opt,
+                const std::vector<std::string>& prompts, LogCall log_call, std::vector<PassResult>& passes,
+                WarmUp& warm_up, llmcache::CacheStats& stats) {
     // Keys of their own, so that the demo never touches other entries in a shared Redis, and
-    // clear_all() below empties exactly the demo's keys.
+    // clear_all() below empties exactly the demo's keys (semantic records and indexes included).
     llmcache::Cache cache{llmcache::Xxh3Key{llmcache::KeyOptions{"llmcache-demo"}},
                           std::move(store),
-                          llmcache::ExactOnly{},
+                          std::move(similarity),
                           llmcache::ttl::StaticFaq{},
                           model,
                           llmcache::CallbackObserver{log_call}};
-    (void)cache.clear_all(); // the first warm pass starts from an empty cache
+    (void)cache.clear_all(); // every run starts from an empty cache
 
     auto request_for = [&](const std::string& prompt) {
         llmcache::Request req = llmcache::Request::chat(opt.model, prompt);
@@ -199,7 +230,8 @@ void run_passes(Store store, Backend& model, const Options& opt, const std::vect
         return req;
     };
     {
-        PassResult cold{"cold (no cache)", {}, 0, 0, 0, 0, 0, 0, 0};
+        PassResult cold;
+        cold.name = "cold (no cache)";
         for (const std::string& p : prompts) {
             const auto t0 = Clock::now();
             auto r = model.complete(request_for(p));
@@ -211,16 +243,52 @@ void run_passes(Store store, Backend& model, const Options& opt, const std::vect
         }
         passes.push_back(std::move(cold));
     }
+
+    // Deploy: the hot set (here the questions) is fetched once, before users arrive.
+    std::vector<llmcache::Request> questions;
+    for (std::size_t i = 0; i < prompts.size(); i += 2)
+        questions.push_back(request_for(prompts[i]));
+    const auto w0 = Clock::now();
+    warm_up.report = cache.warm(questions);
+    warm_up.seconds = std::chrono::duration<double>(Clock::now() - w0).count();
+    // The answer each question got, to check what a paraphrase is served against.
+    std::vector<std::string> answer_of;
+    for (const llmcache::Request& q : questions) {
+        auto a = cache.lookup(q);
+        answer_of.push_back(a ? a->text : std::string{});
+    }
+
+    std::vector<std::string> own_answer(prompts.size()); // what a prompt got when it reached the model
     for (const char* name : {"warm, 1st pass", "warm, 2nd pass"}) {
-        PassResult pass{name, {}, 0, 0, 0, 0, 0, 0, 0};
-        for (const std::string& p : prompts) {
+        PassResult pass;
+        pass.name = name;
+        for (std::size_t i = 0; i < prompts.size(); ++i) {
+            const std::uint64_t semantic_before = cache.stats().semantic_hits;
             const auto t0 = Clock::now();
-            auto r = cache.invoke(request_for(p));
+            auto r = cache.invoke(request_for(prompts[i]));
             pass.latency_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-            if (r)
-                account(pass, *r);
-            else if (++pass.errors == 1)
-                pass.first_error = r.error().message;
+            if (!r) {
+                if (++pass.errors == 1)
+                    pass.first_error = r.error().message;
+                continue;
+            }
+            account(pass, *r);
+            const bool paraphrase = i % 2 == 1;
+            if (cache.stats().semantic_hits > semantic_before)
+                ++pass.semantic_hits;
+            if (!r->cache_hit) {
+                own_answer[i] = r->text;
+                if (paraphrase)
+                    pass.missed.push_back(prompts[i]);
+            } else if (paraphrase) {
+                ++pass.paraphrase_hits;
+                // A paraphrase served from the cache must get its question's answer, or its own
+                // (stored when it missed earlier): anything else is another question's answer.
+                const bool right =
+                    r->text == answer_of[i / 2] || (!own_answer[i].empty() && r->text == own_answer[i]);
+                if (!right)
+                    ++pass.wrong_answers;
+            }
         }
         passes.push_back(std::move(pass));
     }
@@ -314,6 +382,18 @@ int main(int argc, char** argv) {
     const bool want_redis = opt.store == "redis" || (opt.store.empty() && redis_url != nullptr && *redis_url);
     std::vector<PassResult> passes;
     llmcache::CacheStats stats;
+    WarmUp warm_up;
+    auto run = [&](auto store) {
+        if (opt.exact_only)
+            run_passes(std::move(store), llmcache::ExactOnly{}, model, opt, prompts, log_call, passes,
+                       warm_up, stats);
+        else
+            run_passes(std::move(store),
+                       llmcache::Semantic{llmcache::HashingEmbedder{},
+                                          llmcache::SemanticOptions{.max_distance = opt.max_distance},
+                                          llmcache::FalseHitGuard{}},
+                       model, opt, prompts, log_call, passes, warm_up, stats);
+    };
     if (want_redis) {
 #if LLMCACHE_WITH_HIREDIS
         if (redis_url == nullptr || !*redis_url) {
@@ -333,18 +413,18 @@ int main(int argc, char** argv) {
         if (auto pong = redis.ping(); !pong) {
             std::fprintf(stderr, "cold_warm: Redis at %s is unreachable (%s); using the in-memory store\n",
                          redis.url().c_str(), pong.error().message.c_str());
-            run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+            run(llmcache::MemoryStore{});
         } else {
             store_label = "Redis " + redis.server_version().value_or("?") + " at " + redis.url();
-            run_passes(redis, model, opt, prompts, log_call, passes, stats);
+            run(redis);
         }
 #else
         std::fprintf(stderr, "cold_warm: this build has no Redis support (hiredis was not found when it was "
                              "configured); using the in-memory store\n");
-        run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+        run(llmcache::MemoryStore{});
 #endif
     } else {
-        run_passes(llmcache::MemoryStore{}, model, opt, prompts, log_call, passes, stats);
+        run(llmcache::MemoryStore{});
     }
     if (log != nullptr)
         std::fclose(log);
@@ -365,15 +445,24 @@ int main(int argc, char** argv) {
     } else {
         std::printf("model : REAL calls to %s.\n"
                     "        Every latency below is measured, none scaled; the provider bills the cold pass\n"
-                    "        and the 1st warm pass (answers capped at 1024 tokens).\n",
+                    "        and the deploy warm-up (answers capped at 1024 tokens).\n",
                     model.label.c_str());
     }
-    std::printf(
-        "cache : exact (XXH3-128 keys) on %s, TTL preset %s (%lld days)\n\n", store_label.c_str(),
-        std::string(llmcache::ttl::StaticFaq::name).c_str(),
-        static_cast<long long>(
-            std::chrono::duration_cast<std::chrono::hours>(llmcache::ttl::StaticFaq{}.duration()).count() /
-            24));
+    const long long ttl_days = static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::hours>(llmcache::ttl::StaticFaq{}.duration()).count() / 24);
+    if (opt.exact_only)
+        std::printf("cache : exact only (XXH3-128 keys) on %s, TTL preset %s (%lld days)\n",
+                    store_label.c_str(), std::string(llmcache::ttl::StaticFaq::name).c_str(), ttl_days);
+    else
+        std::printf(
+            "cache : exact (XXH3-128 keys), then semantic: HashingEmbedder (%s, offline and lexical),\n"
+            "        cosine distance <= %.2f, FalseHitGuard; on %s, TTL preset %s (%lld days)\n",
+            std::string(llmcache::HashingEmbedder{}.id()).c_str(), static_cast<double>(opt.max_distance),
+            store_label.c_str(), std::string(llmcache::ttl::StaticFaq::name).c_str(), ttl_days);
+    std::printf("deploy: cache.warm() with the %zu questions: %zu fetched, %zu already cached, %zu failed, "
+                "in %s\n\n",
+                prompts.size() / 2, warm_up.report.fetched, warm_up.report.already_cached,
+                warm_up.report.failed, human(warm_up.seconds).c_str());
     std::printf("%-16s %10s %10s %10s %7s %7s %18s %18s %11s %11s\n", "pass", "p50", "p95", "total", "hits",
                 "calls", "tokens billed i/o", "tokens saved i/o", "Sonnet 4.5", "Haiku 4.5");
     auto money = [](double usd) {
@@ -399,6 +488,21 @@ int main(int argc, char** argv) {
         if (p.errors > 0)
             std::printf("%-16s %zu calls failed; the first: %s\n", "", p.errors, p.first_error.c_str());
     }
+    std::printf("\n");
+    for (std::size_t i = 1; i < passes.size(); ++i) {
+        const PassResult& p = passes[i];
+        std::printf("%-16s %zu exact + %zu semantic hits; paraphrases: %zu/%zu served from the cache, "
+                    "%zu with another question's answer (false hits)\n",
+                    p.name.c_str(), p.hits - p.semantic_hits, p.semantic_hits, p.paraphrase_hits,
+                    prompts.size() / 2, p.wrong_answers);
+    }
+    if (passes.size() > 1 && !passes[1].missed.empty()) {
+        std::printf("paraphrases the 1st warm pass sent to the model (honest misses%s):\n",
+                    opt.exact_only ? "; an exact cache keys on the exact text"
+                                   : ": the offline embedder is lexical, or the guard refused");
+        for (const std::string& m : passes[1].missed)
+            std::printf("  - %s\n", m.c_str());
+    }
 
     const llmcache::CacheStats& s = stats;
     std::printf(
@@ -415,9 +519,8 @@ int main(int argc, char** argv) {
     else
         std::printf("p50, cold -> warm 2nd pass: %s -> %s, both measured.\n", human(cold_p50).c_str(),
                     human(warm_p50).c_str());
-    std::printf("The 1st warm pass starts from an empty cache, so every prompt misses and is stored; its\n"
-                "paraphrases miss too, because an exact cache keys on the exact text. Serving a paraphrase\n"
-                "from its question's entry is the semantic layer's job.\n");
+    std::printf("A paraphrase that misses is answered by the model and stored under its own key, so the\n"
+                "2nd warm pass serves it exactly.\n");
     if (!opt.log_path.empty())
         std::printf("per-call log (JSON lines with cache_hit): %s\n", opt.log_path.c_str());
     return 0;

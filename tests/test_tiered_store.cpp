@@ -104,6 +104,7 @@ struct CountingStore {
         return inner.release_lease(k, token);
     }
 };
+static_assert(llmcache::in_process_store<CountingStore>); // so TieredStore<MemoryStore, CountingStore> is too
 
 /// A CountingStore with ordered indexes (a std::map per index key), to see index_* reach L2.
 struct IndexingCountingStore : CountingStore {

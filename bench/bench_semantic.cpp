@@ -19,6 +19,8 @@
 //   Guard/accepts/<pair>      FalseHitGuard::accepts on an accepted paraphrase, a pair rejected at
 //                             the last check (content word: Austria / Australia, distance 0.19) and
 //                             one rejected at the first (numbers: 2 mg / 5 mg)
+//   Guard/accepts_after_scan/N  the accepted pair's accepts(), timed alone, each call right after
+//                             an untimed Scan/Flat/N (the guard as a lookup runs it)
 //   Scan/Flat/N               FlatMatcher::top_k(query, 4, 0.2) over the N stored vectors of the
 //                             bench partition (the scan inside a semantic lookup)
 //   <Store>/ExactHit/N        Cache::lookup of the stored question itself (key, one store read,
@@ -476,6 +478,26 @@ void BM_Scan(benchmark::State& state, const lc::FlatMatcher* matcher, const std:
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+/// FalseHitGuard::accepts on the accepted pair, timed alone (manual time), each call right after an
+/// untimed scan of N rows: the guard as a lookup runs it, with the caches full of matcher rows.
+void BM_GuardAfterScan(benchmark::State& state, const lc::FlatMatcher* matcher,
+                       const std::vector<float>* query) {
+    const lc::FalseHitGuard guard;
+    const GuardPair& pair = kGuardPairs[0];
+    for (auto _ : state) {
+        auto found = matcher->top_k(std::span<const float>(*query), 4, 0.2f);
+        benchmark::DoNotOptimize(found);
+        const auto t = Clock::now();
+        const bool ok = guard.accepts(pair.query, pair.candidate);
+        state.SetIterationTime(std::chrono::duration<double>(Clock::now() - t).count());
+        if (ok != pair.accepted) {
+            state.SkipWithError("unexpected guard verdict");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 /// A FlatMatcher with the embeddings of the partition's N prompts (what Semantic holds for it).
 std::unique_ptr<lc::FlatMatcher> matcher_for(const Partition& p) {
     const lc::HashingEmbedder e;
@@ -605,6 +627,11 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(("Scan/Flat/" + std::to_string(n)).c_str(), BM_Scan,
                                      matchers.back().get(), &unrelated_vector);
     }
+    for (std::size_t i = 0; i < matchers.size(); ++i)
+        benchmark::RegisterBenchmark(
+            ("Guard/accepts_after_scan/" + std::to_string(matchers[i]->size())).c_str(), BM_GuardAfterScan,
+            matchers[i].get(), &unrelated_vector)
+            ->UseManualTime();
 
     using MemPlain = SemanticBenchCache<lc::MemoryStore, lc::AcceptAll>;
     using MemGuarded = SemanticBenchCache<lc::MemoryStore, lc::FalseHitGuard>;

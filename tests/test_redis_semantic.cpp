@@ -1,14 +1,10 @@
 // The Semantic policy on a real redis-server, with two caches that each have their own RedisStore
 // (their own connections), as two processes would: records persisted with the entry's TTL, the
 // partition index as a sorted set, a partition loaded by the second cache, writes picked up after
-// sync_interval, invalidation seen through a missing entry, scope clearing.
-//
-// The cross-instance scenario needs RedisStore to implement indexing_store (ZADD / ZRANGEBYSCORE /
-// ZREM / ZREMRANGEBYSCORE), which the `stores` branch adds. It is written against the concept and
-// compiled only when RedisStore satisfies it (`if constexpr` in a template); until then this file
-// tests what the Semantic header documents for stores without ordered indexes (records persisted,
-// the index process-local) and says so with a WARN, so the gap is visible in the test output.
+// sync_interval, invalidation seen through a missing entry, scope clearing. The same sharing is
+// then checked on a real Redis Cluster (records and indexes spread over the masters).
 #include "catch.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_test_util.hpp"
 
 #include <llmcache/llmcache.hpp>
@@ -38,18 +34,22 @@ lc::Request ask(std::string_view text, std::string scope = {}) {
     return lc::Request::chat("test-model", std::string(text), "You are terse.", std::move(scope));
 }
 
+static_assert(lc::indexing_store<lc::RedisStore>);
+static_assert(lc::indexing_store<lc::RedisClusterStore>);
+
 template <class Store>
 using RedisSemanticCache = lc::Cache<lc::Xxh3Key<>, Store, lc::Semantic<lc::HashingEmbedder>, lc::ttl::Fixed,
                                      lc::CallableBackend<CountingModel>>;
 
-template <class Store>
-RedisSemanticCache<Store> make_cache(const RedisServer& server, CountingModel model,
+template <class Store, class StoreOptions>
+RedisSemanticCache<Store> make_cache(StoreOptions store_options, CountingModel model,
                                      lc::SemanticOptions o = {}) {
     lc::CacheOptions options;
     options.store_budget = 0ms; // a loaded test machine must not turn round trips into misses
-    return RedisSemanticCache<Store>(
-        lc::Xxh3Key<>{}, Store(opts_for(server)), lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}, o),
-        lc::ttl::Fixed{1h}, lc::CallableBackend<CountingModel>{model}, {}, options);
+    return RedisSemanticCache<Store>(lc::Xxh3Key<>{}, Store(std::move(store_options)),
+                                     lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}, o),
+                                     lc::ttl::Fixed{1h}, lc::CallableBackend<CountingModel>{model}, {},
+                                     options);
 }
 
 constexpr std::string_view question = "What is the BM25 ranking algorithm?";
@@ -61,8 +61,8 @@ template <class Store>
 void two_processes(RedisServer& server) {
     Admin admin(server.url());
     CountingModel model_a, model_b;
-    auto a = make_cache<Store>(server, model_a);
-    auto b = make_cache<Store>(server, model_b, lc::SemanticOptions{.sync_interval = 400ms});
+    auto a = make_cache<Store>(opts_for(server), model_a);
+    auto b = make_cache<Store>(opts_for(server), model_b, lc::SemanticOptions{.sync_interval = 400ms});
 
     REQUIRE(a.invoke(ask(question)).has_value());
     const lc::Request req = ask(question);
@@ -74,7 +74,7 @@ void two_processes(RedisServer& server) {
     CHECK(record_ttl > 3'500'000); // the entry's TTL (1 h)
     CHECK(record_ttl <= 3'600'000);
 
-    if constexpr (lc::indexing_store<Store>) {
+    {
         CHECK(admin.type(index) == "zset");
         CHECK(admin.integer({"ZCARD", index}) == 1);
 
@@ -106,18 +106,8 @@ void two_processes(RedisServer& server) {
         CHECK(admin.integer({"EXISTS", index}) == 0);
         CHECK(admin.dbsize() == 0);
         CHECK(model_b.calls->load() == 0);
-    } else {
-        WARN("RedisStore does not implement indexing_store on this branch: the two-process semantic "
-             "scenario is not compiled; checking the documented process-local behaviour instead");
-        CHECK(admin.integer({"EXISTS", index}) == 0); // no index without ordered indexes
-        CHECK_FALSE(b.lookup(ask(same_words)).has_value());
-        auto own = a.lookup(ask(same_words));
-        REQUIRE(own.has_value());
-        CHECK(own->text == llmcache_test::answer_for(question));
-        REQUIRE(b.clear("").has_value());
-        CHECK(admin.dbsize() == 0);
     }
-    CHECK(model_a.calls->load() == (lc::indexing_store<Store> ? 2 : 1));
+    CHECK(model_a.calls->load() == 2);
 }
 
 } // namespace
@@ -126,4 +116,40 @@ TEST_CASE("redis semantic: two caches with their own connections share semantic 
           "[redis][semantic]") {
     RedisServer server;
     two_processes<lc::RedisStore>(server);
+}
+
+TEST_CASE("redis semantic: two caches share semantic entries on a Redis Cluster",
+          "[redis][semantic][cluster]") {
+    llmcache_test::RedisCluster cluster;
+    auto cluster_options = [&] {
+        lc::RedisClusterOptions o;
+        o.seeds = {cluster.seed_url(0), cluster.seed_url(1)};
+        o.command_timeout = 2s; // generous: the test machine is shared
+        o.connect_timeout = 2s;
+        return o;
+    };
+    CountingModel model_a, model_b;
+    auto a = make_cache<lc::RedisClusterStore>(cluster_options(), model_a);
+    auto b = make_cache<lc::RedisClusterStore>(cluster_options(), model_b,
+                                               lc::SemanticOptions{.sync_interval = 0ms});
+
+    // Several scopes, so records and indexes land in slots of different masters.
+    for (const char* scope : {"acme", "globex", "initech", "umbrella"}) {
+        REQUIRE(a.invoke(ask(question, scope)).has_value());
+        auto hit = b.lookup(ask(reordered, scope));
+        REQUIRE(hit.has_value());
+        CHECK(hit->text == llmcache_test::answer_for(question));
+        CHECK_FALSE(b.lookup(ask(other_question, scope)).has_value()); // another question: a miss
+    }
+    CHECK(b.similarity().stats().records_loaded == 4);
+    CHECK(model_b.calls->load() == 0);
+
+    // Invalidated by a, gone for b; clearing a scope leaves the others.
+    REQUIRE(a.invalidate(ask(question, "acme")).has_value());
+    CHECK_FALSE(b.lookup(ask(reordered, "acme")).has_value());
+    REQUIRE(b.clear("globex").has_value());
+    CHECK_FALSE(a.lookup(ask(reordered, "globex")).has_value());
+    CHECK(a.lookup(ask(reordered, "initech")).has_value());
+    REQUIRE(a.clear_all().has_value());
+    CHECK_FALSE(b.lookup(ask(question, "umbrella")).has_value());
 }

@@ -4242,7 +4242,9 @@ LLMCACHE_END_NAMESPACE
 // mark direction), a stopword that matters ("flights to Paris" / "flights in Paris"; quantifiers
 // such as "all" and "some" are stopwords too), a differing word within typo distance of the other
 // when they are not both frequent words ("Colombia" / "Columbia"), and a shortening or acronym that
-// happens to match unrelated words.
+// happens to match unrelated words; and, inside a rewording, a frequent word that changes the
+// question ("a good way to learn Spanish grammar at home" / "a cheap way to study Spanish grammar
+// at home" passes).
 // It also costs true hits: a paraphrase that swaps a rare word for a synonym outside its small table
 // ("end my membership" / "cancel my subscription"), or rewords too little to count as a rewording
 // ("Please describe how X works" / "How does X work?": "describe" is a pure addition), is rejected. See

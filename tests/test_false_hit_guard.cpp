@@ -191,6 +191,31 @@ TEST_CASE("FalseHitGuard rejects a content word without counterpart", "[guard]")
             GuardReason::none);
 }
 
+TEST_CASE("FalseHitGuard lets frequent words differ in a rewording, never rare words or names", "[guard]") {
+    const auto none = GuardReason::none;
+    const auto content = GuardReason::content_word;
+    // Frequent words on both sides, each prompt keeping most of its content words: a rewording.
+    REQUIRE(reason("What is a good way to learn Spanish grammar at home?",
+                   "How can I study Spanish grammar at home quickly?") == none);
+    REQUIRE(reason("How should I clean a cast iron pan after cooking?",
+                   "What is the right way to wash a cast iron pan once I finish cooking?") == none);
+    // Rare words, names, mixed case and identifiers distinguish however the rest is worded.
+    REQUIRE(reason("What is the capital of Austria?", "What is the capital of Australia?") == content);
+    REQUIRE(reason("Do I need a visa for Iran?", "Do I need a visa for Iraq?") == content);
+    REQUIRE(reason("Is the iPhone waterproof?", "Is the Pixel waterproof?") == content);
+    REQUIRE(reason("How do I learn JavaScript quickly?", "How do I learn TypeScript quickly?") == content);
+    REQUIRE(reason("Can I take ibuprofen with food?", "Can I take aspirin with food?") == content);
+    REQUIRE(reason("How do I install k8s on my laptop?", "How do I install Docker on my laptop?") != none);
+    REQUIRE(reason("What is a good way to learn Spanish grammar at home?",
+                   "How can I study Portuguese grammar at home quickly?") == content);
+    // Frequent words still distinguish as a pure addition, a one-word swap, an opposite, or when
+    // most of a prompt has no counterpart.
+    REQUIRE(reason("How do I pay my bill?", "How do I pay my phone bill?") == content);
+    REQUIRE(reason("Can I get there by train?", "Can I get there by car?") == content);
+    REQUIRE(reason("Is the museum open in the morning?", "Is the museum open in the evening?") == content);
+    REQUIRE(reason("How do I change my home address?", "How do I find my home page?") == content);
+}
+
 TEST_CASE("FalseHitGuard tolerates typos, inflections, synonyms, acronyms and politeness", "[guard]") {
     const auto none = GuardReason::none;
     REQUIRE(reason("How do I reset my password?", "How do I reset my pasword?") == none);
@@ -275,7 +300,9 @@ TEST_CASE("FalseHitGuard is usable from many threads at once", "[guard]") {
 // Measured on the dataset (README "Semantic quality"): at distance 0.40 HashingEmbedder alone lets
 // every hard negative through and 77 of 108 paraphrases; the guard rejects 107 of those negatives
 // (all but "sunscreen before moisturizer" / "moisturizer before sunscreen") and keeps 66 of the 77
-// paraphrases. The bounds leave a little room below the measurement, not a lot.
+// paraphrases, 74 of 108 in all. Re-measured after the rare-word rule: the same counts (its gains
+// are on rewordings with frequent words, which this dataset has few of; the hold-out gains one).
+// The bounds leave a little room below the measurement, not a lot.
 TEST_CASE("FalseHitGuard on the dataset: most hard negatives rejected, most paraphrases kept", "[guard]") {
     const std::vector<Pair> pairs = dataset();
     REQUIRE(pairs.size() >= 200);

@@ -4199,16 +4199,33 @@ LLMCACHE_END_NAMESPACE
 //   direction         a word is a source in one prompt and a target in the other: "from X to Y" vs
 //                     "from Y to X", "convert X to Y" vs "Y to X", "USD to EUR" vs "EUR to USD",
 //                     "get to the airport" vs "get from the airport".
-//   content_word      a content word of one prompt has no counterpart in the other. Not content:
-//                     stopwords, politeness and filler ("could you please tell me ... thanks"),
-//                     numbers, units, negation cues; but a stopword capitalised inside a sentence
-//                     is a name ("in May", "the US"). A counterpart is the same word, an inflection
+//   content_word      the prompts differ in a content word that matters. Not content: stopwords,
+//                     politeness and filler ("could you please tell me ... thanks"), numbers,
+//                     units, negation cues; but a stopword capitalised inside a sentence is a name
+//                     ("in May", "the US"). First each content word looks for a counterpart in the
+//                     other prompt (below). A word left without one distinguishes the prompts when
+//                       - it is rare: no inflection of it is in a built-in list of ~1,800 frequent
+//                         English words ("Austria", "ibuprofen", "dictionaries");
+//                       - it looks like a name or identifier: capitalised inside a sentence, an
+//                         acronym, mixed case ("iPhone", "JavaScript"), or with digits or symbols
+//                         ("C++", "k8s");
+//                       - or it is a frequent word whose opposite ("hot" / "cold", "buy" / "sell")
+//                         or whose one-letter respelling ("tire" / "fire") is in the other prompt.
+//                     Frequent words alone are how paraphrases differ ("good" / "right", "learn" /
+//                     "study"), so they pass when the prompts are a rewording: words without
+//                     counterpart on both sides, at least two on each, and on each side fewer than
+//                     the words with one. Otherwise frequent words distinguish too: a pure addition
+//                     narrows the question ("my bill" / "my phone bill"), a one-for-one or
+//                     one-for-several swap names another thing ("by train" / "by car"), and a
+//                     prompt mostly without counterparts is another topic ("change my home address"
+//                     / "find my home page"). (The issue asked for rare words only; without these
+//                     three rules the dataset's false hits rose from 1 to 11 of 108: see README.)
+//                     A counterpart is the same word, an inflection
 //                     ("changed" / "changing"), a built-in synonym ("buy" / "purchase"), a compound
 //                     ("smartwatch" / "smart watch"), an acronym ("EU" / "European Union"), a
 //                     shortening ("env" / "environment": 2-5 letters, not a frequent word, same
 //                     first letter, a subsequence) or a likely typo, judged by length, edit distance
-//                     (transpositions count as one edit), capitals and a built-in list of ~750
-//                     frequent English words:
+//                     (transpositions count as one edit), capitals and the frequent-word list:
 //                       - two frequent words are never typos of each other ("hot" / "not",
 //                         "get" / "set"); words with digits never are;
 //                       - up to 3 letters: only a swap of neighbours ("teh" / "the");
@@ -4225,9 +4242,13 @@ LLMCACHE_END_NAMESPACE
 // mark direction), a stopword that matters ("flights to Paris" / "flights in Paris"; quantifiers
 // such as "all" and "some" are stopwords too), a differing word within typo distance of the other
 // when they are not both frequent words ("Colombia" / "Columbia"), and a shortening or acronym that
-// happens to match unrelated words.
-// It also costs true hits: a paraphrase with synonyms outside its small table ("end my membership" /
-// "cancel my subscription") is rejected. See README.md, "Semantic quality", for measured rates.
+// happens to match unrelated words; and, inside a rewording, a frequent word that changes the
+// question ("a good way to learn Spanish grammar at home" / "a cheap way to study Spanish grammar
+// at home" passes).
+// It also costs true hits: a paraphrase that swaps a rare word for a synonym outside its small table
+// ("end my membership" / "cancel my subscription"), or rewords too little to count as a rewording
+// ("Please describe how X works" / "How does X work?": "describe" is a pure addition), is rejected. See
+// README.md, "Semantic quality", for measured rates.
 //
 // Text handling: ASCII words are lower-cased; bytes >= 0x80 are word bytes and pass through
 // unchanged (other scripts are compared byte-exactly), except ’ (apostrophe), € and £ (currencies)
@@ -4314,103 +4335,318 @@ inline constexpr std::string_view stopwords[] = {
     "will",    "with",     "within",   "wonder",   "wondering",  "would",       "yet",     "yo",
     "you",     "your",     "yours",
 };
+// A table: clang-format would put each word on a line of its own.
+// clang-format off
 inline constexpr std::string_view frequent_words[] = {
-    "a",         "able",     "about",     "above",    "accept",     "access",      "account",  "actually",
-    "add",       "address",  "after",     "again",    "age",        "ago",         "air",      "all",
-    "allow",     "almost",   "alone",     "along",    "already",    "also",        "always",   "am",
-    "among",     "amount",   "an",        "and",      "animal",     "another",     "answer",   "any",
-    "anyone",    "anything", "app",       "apply",    "appreciate", "appreciated", "are",      "area",
-    "arm",       "around",   "array",     "arrive",   "art",        "as",          "ask",      "at",
-    "away",      "baby",     "back",      "bad",      "bag",        "bank",        "base",     "be",
-    "bear",      "beat",     "beautiful", "because",  "become",     "bed",         "been",     "before",
-    "begin",     "behind",   "being",     "believe",  "best",       "better",      "between",  "big",
-    "bill",      "bit",      "black",     "blood",    "blue",       "board",       "body",     "book",
-    "both",      "bother",   "box",       "boy",      "branch",     "break",       "bring",    "brother",
-    "bug",       "build",    "business",  "but",      "buy",        "by",          "call",     "can",
-    "car",       "card",     "care",      "carry",    "case",       "cash",        "cat",      "catch",
-    "cause",     "cell",     "center",    "certain",  "chair",      "chance",      "change",   "charge",
-    "check",     "child",    "choose",    "city",     "class",      "clean",       "clear",    "client",
-    "close",     "code",     "cold",      "color",    "come",       "common",      "company",  "complete",
-    "computer",  "control",  "cook",      "cool",     "copy",       "correct",     "cost",     "could",
-    "country",   "course",   "cover",     "create",   "credit",     "cross",       "cup",      "curious",
-    "cut",       "dark",     "data",      "date",     "day",        "dead",        "deal",     "dear",
-    "death",     "debt",     "decide",    "deep",     "delete",     "did",         "die",      "different",
-    "dinner",    "do",       "doctor",    "does",     "dog",        "doing",       "done",     "door",
-    "down",      "draw",     "dream",     "dress",    "drink",      "drive",       "drop",     "dry",
-    "during",    "each",     "early",     "earth",    "east",       "easy",        "eat",      "edge",
-    "effect",    "egg",      "either",    "else",     "email",      "end",         "enough",   "enter",
-    "error",     "etc",      "even",      "evening",  "event",      "ever",        "every",    "exactly",
-    "example",   "explain",  "eye",       "face",     "fact",       "fail",        "fall",     "family",
-    "far",       "fast",     "father",    "fear",     "fee",        "feel",        "few",      "field",
-    "fight",     "file",     "fill",      "filter",   "final",      "find",        "fine",     "finger",
-    "finish",    "fire",     "first",     "fish",     "fit",        "five",        "fix",      "floor",
-    "fly",       "follow",   "food",      "foot",     "for",        "force",       "form",     "forward",
-    "four",      "free",     "friend",    "from",     "front",      "full",        "fun",      "function",
-    "fund",      "game",     "garden",    "get",      "gets",       "getting",     "girl",     "give",
-    "glass",     "go",       "goes",      "going",    "gold",       "gonna",       "good",     "got",
-    "gotta",     "great",    "green",     "ground",   "group",      "grow",        "guess",    "had",
-    "hair",      "half",     "hand",      "happen",   "happy",      "hard",        "has",      "hat",
-    "have",      "having",   "he",        "head",     "health",     "hear",        "heart",    "heat",
-    "heavy",     "hello",    "help",      "her",      "here",       "hers",        "hey",      "hi",
-    "high",      "hill",     "him",       "his",      "history",    "hit",         "hold",     "hole",
-    "home",      "hope",     "horse",     "host",     "hot",        "hour",        "house",    "how",
-    "however",   "huge",     "human",     "hundred",  "i",          "idea",        "if",       "im",
-    "important", "in",       "include",   "inside",   "into",       "is",          "it",       "item",
-    "its",       "job",      "join",      "just",     "keep",       "key",         "kid",      "kill",
-    "kind",      "kindly",   "king",      "know",     "lady",       "land",        "language", "large",
-    "last",      "late",     "laugh",     "law",      "lay",        "lead",        "learn",    "least",
-    "leave",     "left",     "leg",       "less",     "let",        "lets",        "letter",   "level",
-    "lie",       "life",     "lift",      "light",    "like",       "line",        "link",     "list",
-    "listen",    "little",   "live",      "load",     "loan",       "local",       "long",     "look",
-    "lose",      "loss",     "lot",       "lots",     "loud",       "love",        "low",      "machine",
-    "main",      "make",     "makes",     "man",      "many",       "map",         "mark",     "market",
-    "matter",    "may",      "me",        "mean",     "meet",       "member",      "message",  "method",
-    "middle",    "might",    "mind",      "mine",     "minute",     "miss",        "money",    "month",
-    "more",      "morning",  "most",      "mother",   "move",       "much",        "music",    "must",
-    "my",        "myself",   "name",      "near",     "need",       "needs",       "never",    "new",
-    "news",      "next",     "nice",      "night",    "no",         "node",        "none",     "nor",
-    "north",     "not",      "note",      "nothing",  "now",        "number",      "object",   "of",
-    "off",       "offer",    "office",    "often",    "oil",        "ok",          "okay",     "old",
-    "on",        "once",     "one",       "only",     "onto",       "open",        "or",       "order",
-    "other",     "our",      "ours",      "out",      "over",       "own",         "page",     "paid",
-    "pain",      "paper",    "parent",    "part",     "party",      "pass",        "password", "past",
-    "pay",       "people",   "per",       "person",   "phone",      "pick",        "piece",    "place",
-    "plan",      "plant",    "play",      "please",   "pls",        "plz",         "point",    "poor",
-    "port",      "possible", "post",      "power",    "present",    "price",       "print",    "problem",
-    "program",   "pull",     "push",      "put",      "question",   "quick",       "quiet",    "race",
-    "rain",      "raise",    "rate",      "rather",   "reach",      "read",        "ready",    "real",
-    "really",    "reason",   "receive",   "record",   "red",        "remember",    "remote",   "remove",
-    "repeat",    "reply",    "report",    "rest",     "result",     "return",      "rich",     "ride",
-    "right",     "ring",     "rise",      "road",     "rock",       "room",        "round",    "rule",
-    "run",       "safe",     "sale",      "same",     "save",       "say",         "school",   "sea",
-    "search",    "seat",     "second",    "see",      "seem",       "sell",        "send",     "sense",
-    "server",    "set",      "seven",     "shall",    "shape",      "share",       "she",      "ship",
-    "shoe",      "shop",     "short",     "should",   "show",       "side",        "sign",     "simple",
-    "since",     "sing",     "single",    "sister",   "sit",        "site",        "six",      "size",
-    "skin",      "sleep",    "slow",      "small",    "smile",      "snow",        "so",       "soft",
-    "some",      "someone",  "something", "son",      "song",       "soon",        "sorry",    "sort",
-    "sound",     "south",    "space",     "speak",    "special",    "spend",       "sport",    "spring",
-    "stand",     "star",     "start",     "state",    "station",    "stay",        "step",     "still",
-    "stock",     "stop",     "store",     "story",    "street",     "string",      "strong",   "student",
-    "study",     "stuff",    "such",      "sugar",    "summer",     "sun",         "support",  "sure",
-    "table",     "take",     "talk",      "tall",     "tax",        "team",        "tell",     "ten",
-    "test",      "text",     "than",      "thank",    "thanks",     "that",        "the",      "their",
-    "them",      "then",     "there",     "these",    "they",       "thing",       "things",   "think",
-    "this",      "those",    "though",    "three",    "through",    "thus",        "thx",      "time",
-    "tire",      "to",       "today",     "together", "too",        "top",         "total",    "touch",
-    "town",      "track",    "trade",     "train",    "travel",     "tree",        "trip",     "true",
-    "try",       "turn",     "two",       "type",     "u",          "under",       "until",    "up",
-    "upon",      "ur",       "us",        "use",      "user",       "usual",       "value",    "very",
-    "via",       "view",     "visit",     "voice",    "wait",       "walk",        "wall",     "wanna",
-    "want",      "war",      "warm",      "was",      "wash",       "watch",       "water",    "way",
-    "we",        "wear",     "weather",   "web",      "week",       "weight",      "well",     "were",
-    "west",      "what",     "whatever",  "whats",    "wheel",      "when",        "where",    "whether",
-    "which",     "while",    "white",     "who",      "whole",      "whom",        "whose",    "why",
-    "wide",      "wife",     "will",      "win",      "wind",       "window",      "winter",   "wish",
-    "with",      "within",   "without",   "woman",    "wonder",     "wondering",   "word",     "work",
-    "world",     "worry",    "would",     "write",    "wrong",      "yard",        "year",     "yes",
-    "yet",       "yo",       "you",       "young",    "your",       "yours",
+    "a",            "ability",     "able",          "about",       "above",        "absolute",
+    "accept",       "access",      "accident",      "according",   "account",      "achieve",
+    "across",       "act",         "action",        "active",      "activity",     "actual",
+    "actually",     "add",         "address",       "admit",       "adult",        "advance",
+    "advantage",    "advice",      "advise",        "affect",      "afford",       "afraid",
+    "after",        "afternoon",   "again",         "against",     "age",          "agency",
+    "agent",        "ago",         "agree",         "agreement",   "ahead",        "aim",
+    "air",          "all",         "allow",         "allowed",     "almost",       "alone",
+    "along",        "already",     "alright",       "also",        "alternative",  "although",
+    "always",       "am",          "amazing",       "among",       "amount",       "an",
+    "analysis",     "ancient",     "and",           "angry",       "animal",       "announce",
+    "annual",       "another",     "answer",        "any",         "anybody",      "anymore",
+    "anyone",       "anything",    "anyway",        "anywhere",    "apart",        "app",
+    "apparent",     "appear",      "apply",         "appreciate",  "appreciated",  "approach",
+    "appropriate",  "approve",     "are",           "area",        "argue",        "argument",
+    "arm",          "around",      "arrange",       "array",       "arrival",      "arrive",
+    "art",          "article",     "artist",        "as",          "aside",        "ask",
+    "asleep",       "assume",      "at",            "attack",      "attempt",      "attend",
+    "attention",    "attitude",    "audience",      "author",      "available",    "average",
+    "avoid",        "award",       "aware",         "away",        "awful",        "baby",
+    "back",         "bad",         "bag",           "bake",        "balance",      "ball",
+    "band",         "bank",        "bar",           "base",        "basic",        "basis",
+    "bath",         "battle",      "be",            "beach",       "bear",         "beat",
+    "beautiful",    "because",     "become",        "becoming",    "bed",          "bedroom",
+    "been",         "beer",        "before",        "began",       "begin",        "begun",
+    "behave",       "behavior",    "behaviour",     "behind",      "being",        "believe",
+    "belong",       "below",       "benefit",       "beside",      "best",         "better",
+    "between",      "beyond",      "big",           "bike",        "bill",         "billion",
+    "bird",         "birth",       "birthday",      "bit",         "bite",         "bitter",
+    "black",        "blame",       "blank",         "block",       "blood",        "blow",
+    "blue",         "board",       "boat",          "body",        "boil",         "bone",
+    "book",         "born",        "borrow",        "boss",        "both",         "bother",
+    "bottle",       "bottom",      "bought",        "bowl",        "box",          "boy",
+    "brain",        "branch",      "brand",         "brave",       "bread",        "break",
+    "breakfast",    "breath",      "breathe",       "bridge",      "brief",        "bright",
+    "brilliant",    "bring",       "broad",         "broke",       "broken",       "brother",
+    "brought",      "brown",       "brush",         "budget",      "bug",          "build",
+    "burn",         "bus",         "business",      "busy",        "but",          "button",
+    "buy",          "by",          "cake",          "calculate",   "call",         "calm",
+    "came",         "camera",      "camp",          "campaign",    "can",          "cancel",
+    "candidate",    "cap",         "capable",       "capital",     "captain",      "car",
+    "card",         "care",        "career",        "careful",     "carefully",    "carried",
+    "carry",        "case",        "cash",          "cat",         "catch",        "cause",
+    "celebrate",    "cell",        "center",        "central",     "century",      "certain",
+    "chain",        "chair",       "challenge",     "champion",    "chance",       "change",
+    "channel",      "chapter",     "character",     "charge",      "cheap",        "check",
+    "cheese",       "chicken",     "chief",         "child",       "choice",       "choose",
+    "chosen",       "church",      "cinema",        "circle",      "citizen",      "city",
+    "civil",        "claim",       "class",         "clean",       "clear",        "clever",
+    "click",        "client",      "climate",       "climb",       "clock",        "close",
+    "closed",       "clothes",     "cloud",         "club",        "coach",        "coast",
+    "coat",         "code",        "coffee",        "cold",        "collect",      "collection",
+    "college",      "color",       "combine",       "come",        "comfortable",  "command",
+    "comment",      "commercial",  "committee",     "common",      "communicate",  "community",
+    "company",      "compare",     "comparison",    "compete",     "competition",  "complain",
+    "complete",     "complex",     "compose",       "computer",    "concern",      "concert",
+    "condition",    "confirm",     "connect",       "connection",  "consider",     "contact",
+    "contain",      "content",     "context",       "continue",    "contract",     "control",
+    "conversation", "convert",     "convince",      "cook",        "cookie",       "cool",
+    "copy",         "corner",      "correct",       "cost",        "costs",        "could",
+    "count",        "country",     "couple",        "courage",     "course",       "court",
+    "cousin",       "cover",       "crazy",         "create",      "credit",       "crime",
+    "crisis",       "critical",    "cross",         "crowd",       "cry",          "culture",
+    "cup",          "curious",     "current",       "currently",   "customer",     "cut",
+    "cycle",        "daily",       "damage",        "dance",       "danger",       "dangerous",
+    "dark",         "data",        "date",          "daughter",    "day",          "dead",
+    "deal",         "dear",        "death",         "debt",        "decade",       "decide",
+    "decision",     "declare",     "decrease",      "deep",        "defend",       "defense",
+    "define",       "definitely",  "degree",        "delay",       "delete",       "deliver",
+    "demand",       "department",  "depend",        "describe",    "description",  "design",
+    "desk",         "despite",     "detail",        "determine",   "develop",      "development",
+    "device",       "did",         "die",           "differ",      "difference",   "different",
+    "difficult",    "difficulty",  "digital",       "dinner",      "direct",       "direction",
+    "directly",     "director",    "dirty",         "discover",    "discuss",      "discussion",
+    "disease",      "dish",        "distance",      "divide",      "do",           "doctor",
+    "document",     "does",        "dog",           "doing",       "done",         "door",
+    "doubt",        "down",        "downtown",      "dozen",       "draft",        "draw",
+    "drawn",        "dream",       "dress",         "drew",        "drink",        "drive",
+    "driven",       "driver",      "drop",          "drove",       "dry",          "due",
+    "during",       "duty",        "each",          "earlier",     "early",        "earn",
+    "earth",        "easily",      "east",          "easy",        "eat",          "economic",
+    "economy",      "edge",        "edit",          "education",   "effect",       "effective",
+    "effort",       "egg",         "eight",         "either",      "elderly",      "election",
+    "electric",     "electricity", "element",       "eleven",      "else",         "email",
+    "emergency",    "employ",      "employee",      "empty",       "encourage",    "end",
+    "ending",       "enemy",       "energy",        "engine",      "engineer",     "enjoy",
+    "enormous",     "enough",      "enter",         "entire",      "entirely",     "entrance",
+    "environment",  "equal",       "equipment",     "error",       "escape",       "especially",
+    "essay",        "essential",   "establish",     "estimate",    "etc",          "evaluate",
+    "even",         "evening",     "event",         "eventually",  "ever",         "every",
+    "everybody",    "everyday",    "everyone",      "everything",  "everywhere",   "evidence",
+    "evil",         "exact",       "exactly",       "exam",        "examine",      "example",
+    "excellent",    "except",      "exchange",      "excited",     "exciting",     "exercise",
+    "exist",        "existing",    "expect",        "expected",    "expensive",    "experience",
+    "expert",       "explain",     "express",       "extend",      "extra",        "extreme",
+    "eye",          "face",        "fact",          "fail",        "fair",         "faith",
+    "fall",         "familiar",    "family",        "famous",      "fan",          "far",
+    "fast",         "fat",         "father",        "fault",       "favorite",     "favourite",
+    "fear",         "feature",     "fee",           "feel",        "feeling",      "fell",
+    "felt",         "female",      "fever",         "few",         "fewer",        "field",
+    "fifteen",      "fifty",       "fight",         "figure",      "file",         "fill",
+    "filter",       "final",       "finally",       "financial",   "find",         "fine",
+    "finger",       "finish",      "fire",          "first",       "fish",         "fit",
+    "five",         "fix",         "flat",          "flight",      "floor",        "flow",
+    "flower",       "fly",         "focus",         "folder",      "follow",       "food",
+    "foot",         "for",         "force",         "forest",      "forever",      "forget",
+    "forgive",      "forgot",      "forgotten",     "form",        "formal",       "former",
+    "forward",      "four",        "fourth",        "frame",       "free",         "freedom",
+    "fresh",        "fridge",      "friend",        "friendly",    "from",         "front",
+    "fruit",        "full",        "fully",         "fun",         "function",     "fund",
+    "funny",        "future",      "gain",          "game",        "gap",          "garden",
+    "gas",          "gather",      "gave",          "general",     "generally",    "generate",
+    "gentle",       "get",         "gets",          "getting",     "gift",         "girl",
+    "give",         "given",       "glad",          "glass",       "global",       "go",
+    "goal",         "goes",        "going",         "gold",        "gone",         "gonna",
+    "good",         "got",         "gotta",         "government",  "grade",        "grand",
+    "grandmother",  "grass",       "gray",          "great",       "green",        "grey",
+    "ground",       "group",       "grow",          "grown",       "growth",       "guard",
+    "guess",        "guest",       "guide",         "guy",         "habit",        "had",
+    "hair",         "half",        "hand",          "handle",      "hang",         "hanging",
+    "happen",       "happened",    "happens",       "happy",       "hard",         "hardly",
+    "has",          "hat",         "hate",          "have",        "having",       "he",
+    "head",         "health",      "healthy",       "hear",        "heard",        "heart",
+    "heat",         "heavy",       "held",          "hello",       "help",         "helpful",
+    "her",          "here",        "hers",          "hey",         "hi",           "hidden",
+    "hide",         "high",        "highly",        "hill",        "him",          "hire",
+    "his",          "history",     "hit",           "hobby",       "hold",         "hole",
+    "holiday",      "home",        "honest",        "hope",        "horse",        "hospital",
+    "host",         "hot",         "hotel",         "hour",        "house",        "housing",
+    "how",          "however",     "huge",          "human",       "hundred",      "i",
+    "idea",         "if",          "ignore",        "ill",         "illegal",      "im",
+    "image",        "imagine",     "immediately",   "impact",      "important",    "improve",
+    "in",           "include",     "income",        "increase",    "indeed",       "independent",
+    "indicate",     "individual",  "industry",      "influence",   "inform",       "information",
+    "injury",       "input",       "inside",        "insist",      "install",      "instance",
+    "instead",      "instruction", "insurance",     "intend",      "interest",     "interested",
+    "interesting",  "internal",    "international", "internet",    "interview",    "into",
+    "introduce",    "invest",      "investment",    "invite",      "involve",      "is",
+    "island",       "issue",       "it",            "item",        "its",          "jacket",
+    "job",          "join",        "joke",          "journey",     "judge",        "juice",
+    "jump",         "junior",      "just",          "keep",        "kept",         "key",
+    "kid",          "kill",        "kind",          "kindly",      "king",         "kitchen",
+    "knee",         "knew",        "knife",         "knock",       "know",         "knowledge",
+    "known",        "lack",        "lady",          "lake",        "lamp",         "land",
+    "language",     "laptop",      "large",         "last",        "late",         "later",
+    "latest",       "laugh",       "law",           "lawyer",      "lay",          "layer",
+    "lazy",         "lead",        "leader",        "leading",     "leaf",         "league",
+    "lean",         "learn",       "least",         "leather",     "leave",        "lecture",
+    "left",         "leg",         "legal",         "lend",        "length",       "less",
+    "lesson",       "let",         "lets",          "letter",      "level",        "library",
+    "license",      "lie",         "life",          "lift",        "light",        "like",
+    "limit",        "line",        "link",          "list",        "listen",       "literally",
+    "little",       "live",        "living",        "load",        "loan",         "local",
+    "lock",         "lonely",      "long",          "look",        "loose",        "lose",
+    "loss",         "lost",        "lot",           "lots",        "loud",         "love",
+    "lovely",       "low",         "lucky",         "lunch",       "machine",      "mad",
+    "magazine",     "mail",        "main",          "major",       "majority",     "make",
+    "makes",        "male",        "man",           "manage",      "management",   "manager",
+    "manner",       "many",        "map",           "mark",        "market",       "marriage",
+    "married",      "master",      "match",         "material",    "math",         "matter",
+    "may",          "maybe",       "me",            "meal",        "mean",         "meaning",
+    "meant",        "measure",     "meat",          "media",       "medical",      "medium",
+    "meet",         "meeting",     "member",        "memory",      "mental",       "mention",
+    "menu",         "mess",        "message",       "metal",       "method",       "middle",
+    "midnight",     "might",       "mile",          "military",    "milk",         "million",
+    "mind",         "mine",        "minor",         "minute",      "mirror",       "miss",
+    "mistake",      "mix",         "mobile",        "mode",        "model",        "modern",
+    "moment",       "money",       "monitor",       "month",       "mood",         "moon",
+    "moral",        "more",        "morning",       "most",        "mostly",       "mother",
+    "motor",        "mountain",    "mouse",         "mouth",       "move",         "movement",
+    "movie",        "mrs",         "much",          "museum",      "music",        "must",
+    "my",           "myself",      "name",          "nation",      "national",     "natural",
+    "nature",       "near",        "nearby",        "nearly",      "neat",         "necessary",
+    "neck",         "need",        "needs",         "negative",    "neighbor",     "neighbour",
+    "nervous",      "net",         "network",       "neutral",     "never",        "new",
+    "news",         "next",        "nice",          "night",       "nine",         "no",
+    "nobody",       "node",        "noise",         "none",        "noon",         "nor",
+    "normal",       "normally",    "north",         "nose",        "not",          "note",
+    "nothing",      "notice",      "novel",         "now",         "number",       "nurse",
+    "object",       "obvious",     "obviously",     "occur",       "ocean",        "odd",
+    "of",           "off",         "offer",         "office",      "official",     "often",
+    "oil",          "ok",          "okay",          "old",         "older",        "on",
+    "once",         "one",         "online",        "only",        "onto",         "open",
+    "opinion",      "opportunity", "opposite",      "option",      "or",           "orange",
+    "order",        "ordinary",    "organization",  "organize",    "original",     "other",
+    "otherwise",    "our",         "ours",          "out",         "outside",      "oven",
+    "over",         "own",         "owner",         "pack",        "package",      "page",
+    "paid",         "pain",        "pair",          "pants",       "paper",        "parent",
+    "parking",      "part",        "particular",    "partner",     "party",        "pass",
+    "password",     "past",        "patient",       "pattern",     "pay",          "peace",
+    "pen",          "pencil",      "people",        "per",         "percent",      "perfect",
+    "perform",      "performance", "perhaps",       "period",      "permission",   "person",
+    "personal",     "phone",       "photo",         "physical",    "piano",        "pick",
+    "piece",        "pink",        "pipe",          "pizza",       "place",        "plan",
+    "planet",       "plant",       "plastic",       "plate",       "platform",     "play",
+    "player",       "pleasant",    "please",        "pleased",     "plenty",       "pls",
+    "plz",          "pocket",      "poem",          "point",       "police",       "policy",
+    "polite",       "political",   "pool",          "poor",        "popular",      "population",
+    "port",         "position",    "positive",      "possibility", "possible",     "post",
+    "potato",       "pound",       "power",         "practice",    "prefer",       "prepare",
+    "present",      "president",   "press",         "pressure",    "pretty",       "prevent",
+    "previous",     "price",       "pride",         "primary",     "prince",       "principle",
+    "print",        "prison",      "private",       "prize",       "probably",     "problem",
+    "process",      "produce",     "product",       "production",  "professional", "professor",
+    "profile",      "profit",      "program",       "progress",    "project",      "promise",
+    "proof",        "proper",      "properly",      "property",    "protect",      "proud",
+    "prove",        "provide",     "public",        "publish",     "pull",         "punch",
+    "purpose",      "push",        "put",           "quality",     "quarter",      "queen",
+    "question",     "quick",       "quickly",       "quiet",       "quite",        "race",
+    "radio",        "rain",        "raise",         "random",      "range",        "rare",
+    "rarely",       "rate",        "rather",        "raw",         "reach",        "reaction",
+    "read",         "ready",       "real",          "realize",     "really",       "reason",
+    "receive",      "recent",      "recently",      "recipe",      "recognize",    "recommend",
+    "record",       "red",         "reduce",        "refer",       "region",       "regular",
+    "relationship", "relax",       "release",       "religion",    "rely",         "remain",
+    "remember",     "remote",      "remove",        "rent",        "repair",       "repeat",
+    "replace",      "reply",       "report",        "request",     "require",      "research",
+    "resource",     "respect",     "respond",       "response",    "responsible",  "rest",
+    "restaurant",   "result",      "return",        "review",      "rice",         "rich",
+    "ride",         "right",       "ring",          "rise",        "river",        "road",
+    "rock",         "role",        "roof",          "room",        "rope",         "rough",
+    "round",        "route",       "routine",       "row",         "royal",        "rub",
+    "rude",         "ruin",        "rule",          "run",         "runner",       "rush",
+    "sad",          "safe",        "safety",        "said",        "salad",        "salary",
+    "sale",         "salt",        "same",          "sample",      "sand",         "sat",
+    "sauce",        "save",        "say",           "scale",       "scared",       "scene",
+    "schedule",     "school",      "science",       "score",       "screen",       "sea",
+    "search",       "seat",        "second",        "secret",      "section",      "secure",
+    "security",     "see",         "seek",          "seem",        "seen",         "select",
+    "self",         "sell",        "send",          "senior",      "sense",        "sent",
+    "sentence",     "separate",    "series",        "serious",     "serve",        "server",
+    "service",      "session",     "set",           "setting",     "settle",       "seven",
+    "seventy",      "several",     "severe",        "sex",         "shake",        "shall",
+    "shame",        "shape",       "share",         "sharp",       "she",          "sheet",
+    "shelf",        "shift",       "shine",         "ship",        "shirt",        "shock",
+    "shoe",         "shoot",       "shop",          "short",       "shot",         "should",
+    "shoulder",     "shout",       "show",          "shut",        "sick",         "side",
+    "sight",        "sign",        "signal",        "silence",     "silly",        "silver",
+    "similar",      "simple",      "simply",        "since",       "sing",         "single",
+    "sink",         "sir",         "sister",        "sit",         "site",         "situation",
+    "six",          "size",        "skill",         "skin",        "sky",          "sleep",
+    "slightly",     "slip",        "slow",          "small",       "smart",        "smell",
+    "smile",        "smoke",       "smooth",        "snow",        "so",           "social",
+    "society",      "soft",        "sold",          "soldier",     "solid",        "solution",
+    "solve",        "some",        "somebody",      "somehow",     "someone",      "something",
+    "sometimes",    "somewhere",   "son",           "song",        "soon",         "sorry",
+    "sort",         "sound",       "soup",          "source",      "south",        "space",
+    "speak",        "special",     "speech",        "speed",       "spell",        "spend",
+    "spent",        "spirit",      "split",         "spoke",       "sport",        "spot",
+    "spread",       "spring",      "square",        "staff",       "stage",        "stair",
+    "stand",        "standard",    "star",          "start",       "state",        "statement",
+    "station",      "status",      "stay",          "steal",       "steel",        "step",
+    "stick",        "still",       "stock",         "stomach",     "stone",        "stop",
+    "store",        "story",       "straight",      "strange",     "stranger",     "strategy",
+    "stream",       "street",      "strength",      "stress",      "strike",       "string",
+    "strong",       "structure",   "struggle",      "student",     "study",        "stuff",
+    "stupid",       "style",       "subject",       "success",     "successful",   "such",
+    "suddenly",     "suffer",      "sugar",         "suggest",     "suit",         "suitable",
+    "sum",          "summer",      "sun",           "supply",      "support",      "suppose",
+    "sure",         "surface",     "surprise",      "surprised",   "survey",       "survive",
+    "suspect",      "sweet",       "swim",          "switch",      "symbol",       "system",
+    "table",        "tail",        "take",          "taken",       "talk",         "tall",
+    "taste",        "taught",      "tax",           "tea",         "teach",        "teacher",
+    "team",         "technology",  "teeth",         "telephone",   "television",   "tell",
+    "temperature",  "ten",         "term",          "terms",       "terrible",     "test",
+    "text",         "than",        "thank",         "thanks",      "that",         "the",
+    "their",        "them",        "then",          "theory",      "there",        "these",
+    "they",         "thick",       "thin",          "thing",       "things",       "think",
+    "third",        "thirty",      "this",          "those",       "though",       "thought",
+    "thousand",     "threat",      "three",         "throat",      "through",      "throw",
+    "thrown",       "thus",        "thx",           "ticket",      "tie",          "tight",
+    "till",         "time",        "tiny",          "tire",        "tired",        "title",
+    "to",           "today",       "together",      "toilet",      "tomorrow",     "tone",
+    "tongue",       "tonight",     "too",           "tool",        "tooth",        "top",
+    "topic",        "total",       "touch",         "tour",        "tourist",      "toward",
+    "towards",      "towel",       "tower",         "town",        "toy",          "track",
+    "trade",        "tradition",   "traffic",       "train",       "training",     "transfer",
+    "translate",    "transport",   "trash",         "travel",      "treat",        "treatment",
+    "tree",         "trip",        "trouble",       "truck",       "true",         "trust",
+    "truth",        "try",         "turn",          "tutorial",    "twelve",       "twenty",
+    "twice",        "two",         "type",          "typical",     "u",            "ugly",
+    "uncle",        "under",       "understand",    "unit",        "university",   "unless",
+    "unlike",       "until",       "up",            "update",      "upon",         "upper",
+    "upset",        "ur",          "urban",         "us",          "use",          "useful",
+    "user",         "usual",       "usually",       "vacation",    "valley",       "value",
+    "various",      "vegetable",   "vehicle",       "version",     "very",         "via",
+    "victim",       "video",       "view",          "village",     "visit",        "visitor",
+    "voice",        "vote",        "wage",          "wait",        "wake",         "walk",
+    "wall",         "wallet",      "wander",        "wanna",       "want",         "war",
+    "warm",         "warn",        "was",           "wash",        "waste",        "watch",
+    "water",        "wave",        "way",           "we",          "weak",         "wealth",
+    "weapon",       "wear",        "weather",       "web",         "website",      "wedding",
+    "week",         "weekend",     "weight",        "weird",       "welcome",      "well",
+    "went",         "were",        "west",          "wet",         "what",         "whatever",
+    "whats",        "wheel",       "when",          "whenever",    "where",        "wherever",
+    "whether",      "which",       "while",         "whisper",     "white",        "who",
+    "whole",        "whom",        "whose",         "why",         "wide",         "wife",
+    "wild",         "will",        "willing",       "win",         "wind",         "window",
+    "wine",         "wing",        "winner",        "winter",      "wire",         "wise",
+    "wish",         "with",        "within",        "without",     "witness",      "woman",
+    "won",          "wonder",      "wonderful",     "wondering",   "wood",         "wooden",
+    "word",         "wore",        "work",          "worker",      "world",        "worried",
+    "worry",        "worse",       "worst",         "worth",       "would",        "wound",
+    "wrap",         "write",       "writer",        "writing",     "written",      "wrong",
+    "wrote",        "yard",        "yeah",          "year",        "yellow",       "yes",
+    "yesterday",    "yet",         "yo",            "you",         "young",        "your",
+    "yours",        "youth",       "zone",
 };
+// clang-format on
 inline constexpr std::string_view negation_words[] = {
     "aint",    "arent",   "cannot",   "cant",    "couldnt", "didnt",   "doesnt", "dont",    "hadnt", "hasnt",
     "havent",  "isnt",    "mustnt",   "neither", "never",   "no",      "nobody", "none",    "nor",   "not",
@@ -4460,6 +4696,30 @@ inline constexpr Synonym synonyms[] = {
     {"speak", 33},       {"start", 4},       {"symptom", 20},  {"talk", 33},        {"terminate", 3},
     {"tiny", 7},         {"tired", 21},      {"trip", 23},     {"vaccination", 22}, {"vaccine", 22},
     {"wrong", 28},
+};
+
+/// Opposites among frequent words: a frequent word without counterpart still distinguishes when its
+/// opposite is in the other prompt ("hot" / "cold"). Found after inflection, either way round.
+inline constexpr std::pair<std::string_view, std::string_view> antonyms[] = {
+    {"above", "below"},     {"accept", "reject"},     {"add", "remove"},        {"after", "before"},
+    {"allow", "block"},     {"allow", "deny"},        {"arrival", "departure"}, {"arrive", "leave"},
+    {"bad", "good"},        {"begin", "end"},         {"best", "worst"},        {"better", "worse"},
+    {"big", "small"},       {"black", "white"},       {"borrow", "lend"},       {"bottom", "top"},
+    {"boy", "girl"},        {"buy", "sell"},          {"cheap", "expensive"},   {"close", "open"},
+    {"closed", "open"},     {"cold", "hot"},          {"cold", "warm"},         {"correct", "wrong"},
+    {"dangerous", "safe"},  {"dark", "light"},        {"day", "night"},         {"decrease", "increase"},
+    {"difficult", "easy"},  {"down", "up"},           {"dry", "wet"},           {"early", "late"},
+    {"east", "west"},       {"easy", "hard"},         {"empty", "full"},        {"enter", "exit"},
+    {"evening", "morning"}, {"export", "import"},     {"external", "internal"}, {"fail", "pass"},
+    {"false", "true"},      {"fast", "slow"},         {"father", "mother"},     {"female", "male"},
+    {"first", "last"},      {"front", "back"},        {"give", "take"},         {"heavy", "light"},
+    {"high", "low"},        {"husband", "wife"},      {"inside", "outside"},    {"input", "output"},
+    {"large", "small"},     {"left", "right"},        {"less", "more"},         {"long", "short"},
+    {"lose", "win"},        {"major", "minor"},       {"man", "woman"},         {"max", "min"},
+    {"maximum", "minimum"}, {"negative", "positive"}, {"new", "old"},           {"north", "south"},
+    {"old", "young"},       {"poor", "rich"},         {"private", "public"},    {"pull", "push"},
+    {"receive", "send"},    {"right", "wrong"},       {"short", "tall"},        {"start", "stop"},
+    {"start", "end"},       {"strong", "weak"},       {"summer", "winter"},     {"thick", "thin"},
 };
 
 enum class UnitUse : unsigned char { attached, free };
@@ -4636,13 +4896,14 @@ inline constexpr char to_lower(char c) noexcept {
 }
 
 struct Token {
-    std::string text;       ///< lower-cased; contractions resolved ("don't" -> "do" + negation)
-    bool symbol = false;    ///< a currency or percent sign, text is its unit ("usd", "percent")
-    bool name_like = false; ///< starts with a capital inside a sentence, or is an acronym
-    bool acronym = false;   ///< 2 to 6 capital letters and nothing else ("EU", "HDR")
-    bool negation = false;  ///< a negation cue
-    bool stop = false;      ///< stopword or filler: not a content word
-    bool quantity = false;  ///< part of a number, unit or identifier: compared by the number check
+    std::string text;        ///< lower-cased; contractions resolved ("don't" -> "do" + negation)
+    bool symbol = false;     ///< a currency or percent sign, text is its unit ("usd", "percent")
+    bool name_like = false;  ///< starts with a capital inside a sentence, or is an acronym
+    bool acronym = false;    ///< 2 to 6 capital letters and nothing else ("EU", "HDR")
+    bool mixed_case = false; ///< a capital after a lower-case letter ("iPhone", "JavaScript", "macOS")
+    bool negation = false;   ///< a negation cue
+    bool stop = false;       ///< stopword or filler: not a content word
+    bool quantity = false;   ///< part of a number, unit or identifier: compared by the number check
 };
 
 struct Quantity {
@@ -4799,6 +5060,7 @@ inline std::vector<Token> tokenize(std::string_view t) {
         }
         token.name_like = (!sentence_start && first_upper) || (letters >= 2 && capitals == letters);
         token.acronym = letters >= 2 && letters <= 6 && capitals == letters && token.text.size() == letters;
+        token.mixed_case = capitals > (first_upper ? 1U : 0U) && capitals < letters;
         resolve_apostrophe(token);
         sentence_start = false;
         tokens.push_back(std::move(token));
@@ -5180,6 +5442,41 @@ inline bool is_content(const Token& t) noexcept {
     return !t.stop && !t.negation && !t.quantity && !t.symbol;
 }
 
+/// Whether a content word without counterpart makes the prompts different questions: it is rare
+/// (no inflection of it is a frequent word: "Austria", "paracetamol", "dictionaries"), or it looks
+/// like a name or identifier (capitalised inside a sentence, an acronym, mixed case "iPhone", or
+/// with digits or symbols "C++", "k8s", "node.js"). A frequent word alone ("give", "city", "fast")
+/// is how paraphrases differ, and is not.
+inline bool distinguishing(const Token& t, const std::vector<std::string>& forms) noexcept {
+    if (t.name_like || t.mixed_case ||
+        !std::all_of(t.text.begin(), t.text.end(), [](char c) { return is_alpha(c); })) {
+        return true;
+    }
+    return std::none_of(forms.begin(), forms.end(),
+                        [](const std::string& f) { return contains(frequent_words, f); });
+}
+
+/// Whether a frequent word of one prompt meets its opposite ("hot" / "cold") or a one-letter
+/// respelling that is also a frequent word ("tire" / "fire") among the other prompt's words: a
+/// paraphrase changes words, not a letter of one, and opposites are different questions.
+inline bool opposes(const std::vector<std::string>& forms, const std::unordered_set<std::string>& other_forms,
+                    const std::vector<const Token*>& other_words,
+                    const std::unordered_set<std::string_view>& own_words) {
+    for (const std::string& f : forms) {
+        for (const auto& [x, y] : antonyms) {
+            if ((f == x && other_forms.contains(std::string(y))) ||
+                (f == y && other_forms.contains(std::string(x)))) {
+                return true;
+            }
+        }
+    }
+    const std::string& word = forms.front();
+    return std::any_of(other_words.begin(), other_words.end(), [&](const Token* o) {
+        return is_content(*o) && !own_words.contains(o->text) && o->text.size() >= 3 &&
+               contains(frequent_words, o->text) && edit_distance(word, o->text, 1) == 1;
+    });
+}
+
 /// The synonym groups `word` belongs to, given its inflection variants.
 inline std::vector<std::size_t> synonym_groups_of(const std::vector<std::string>& word_variants) {
     std::vector<std::size_t> groups;
@@ -5193,8 +5490,15 @@ inline std::vector<std::size_t> synonym_groups_of(const std::vector<std::string>
     return groups;
 }
 
-/// The first content word of `a` without a counterpart in `b`, or "" when every one has one.
-inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tolerate_typos) {
+/// A content word of one prompt without a counterpart in the other.
+struct Unmatched {
+    std::string word;
+    bool distinguishing = false; ///< rare, name-like or opposed (see distinguishing() and opposes())
+};
+
+/// The content words of `a` without a counterpart in `b`, in order.
+inline std::vector<Unmatched> unmatched_words(const Analysis& a, const Analysis& b, bool tolerate_typos) {
+    std::vector<Unmatched> out;
     std::unordered_set<std::string_view> b_words;
     for (const Token& t : b.tokens) {
         b_words.insert(t.text);
@@ -5207,7 +5511,7 @@ inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tol
         }
     }
     if (pending.empty()) {
-        return {};
+        return out;
     }
     std::unordered_set<std::string_view> a_words;
     for (const Token& t : a.tokens) {
@@ -5280,8 +5584,49 @@ inline std::string unmatched_word(const Analysis& a, const Analysis& b, bool tol
                  abbreviates(t, other) || abbreviates(other, t) || (tolerate_typos && likely_typo(t, other)));
         }
         if (!found) {
-            return t.text;
+            out.push_back({t.text, distinguishing(t, forms) || opposes(forms, b_forms, b_distinct, a_words)});
         }
+    }
+    return out;
+}
+
+/// "" when the content words of both prompts correspond, else the word that tells them apart:
+///   - a distinguishing word without counterpart on either side;
+///   - a pure addition: words without counterpart on one side only, so that prompt asks something
+///     narrower ("side effects" / "long-term side effects", "debt" / "credit card debt");
+///   - a one-word swap: exactly one word without counterpart on each side in otherwise matching
+///     prompts ("by train" / "by bus", "shipping address" / "billing address").
+///   - a different topic: on either side, the words without counterpart are not fewer than the
+///     words with one ("contact support by email" / "change my email address").
+/// What is left is a rewording and passes: frequent words without counterpart on both sides, three
+/// or more in all, each side keeping most of its content words ("What are good ways to learn
+/// Spanish fast?" / "How can I learn Spanish quickly?" keeps "learn" and "Spanish").
+inline std::string content_difference(const Analysis& a, const Analysis& b, bool tolerate_typos) {
+    const std::vector<Unmatched> ua = unmatched_words(a, b, tolerate_typos);
+    const std::vector<Unmatched> ub = unmatched_words(b, a, tolerate_typos);
+    for (const auto* side : {&ua, &ub}) {
+        for (const Unmatched& u : *side) {
+            if (u.distinguishing) {
+                return u.word;
+            }
+        }
+    }
+    if (ua.empty() && ub.empty()) {
+        return {};
+    }
+    if (ua.size() < 2 || ub.size() < 2) {
+        return ua.empty() ? ub.front().word : ua.front().word;
+    }
+    const auto mostly_matched = [](const Analysis& x, std::size_t unmatched) {
+        const auto content =
+            static_cast<std::size_t>(std::count_if(x.tokens.begin(), x.tokens.end(), is_content));
+        return content - unmatched > unmatched;
+    };
+    if (!mostly_matched(a, ua.size())) {
+        return ua.front().word;
+    }
+    if (!mostly_matched(b, ub.size())) {
+        return ub.front().word;
     }
     return {};
 }
@@ -5438,11 +5783,7 @@ private:
             }
         }
         if (options_.check_content_words) {
-            std::string w = g::unmatched_word(q, c, options_.tolerate_typos);
-            if (w.empty()) {
-                w = g::unmatched_word(c, q, options_.tolerate_typos);
-            }
-            if (!w.empty()) {
+            if (std::string w = g::content_difference(q, c, options_.tolerate_typos); !w.empty()) {
                 return GuardVerdict{false, GuardReason::content_word, "'" + w + "' has no counterpart"};
             }
         }

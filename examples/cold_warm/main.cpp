@@ -46,7 +46,11 @@ struct Options {
     /// The cosine-distance threshold for HashingEmbedder + FalseHitGuard that the semantic-quality
     /// measurement (examples/semantic_quality, README "Semantic quality") recommends.
     float max_distance = 0.50f;
+    bool max_distance_given = false;
     bool exact_only = false;
+    std::string embedder = "hashing"; ///< hashing (offline) or openai (an OpenAI-compatible server)
+    std::string embedding_model = "text-embedding-3-small";
+    std::size_t embedding_dimensions = 1536;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -64,7 +68,12 @@ struct Options {
                  "  --store S       memory or redis (default: redis when REDIS_URL is set)\n"
                  "  --max-distance D  semantic threshold, cosine distance in [0, 2] (default 0.50, the\n"
                  "                  value README \"Semantic quality\" measured for HashingEmbedder + guard)\n"
-                 "  --exact-only    an exact cache only (no semantic layer), for comparison\n",
+                 "  --exact-only    an exact cache only (no semantic layer), for comparison\n"
+                 "  --embedder E    hashing (default; offline, lexical) or openai: /v1/embeddings of\n"
+                 "                  OPENAI_BASE_URL (default the OpenAI API) with OPENAI_API_KEY; default\n"
+                 "                  threshold then 0.20 (RedisSemanticCache's), not measured here\n"
+                 "  --embedding-model M, --embedding-dimensions N   for --embedder openai\n"
+                 "                  (default text-embedding-3-small, 1536)\n",
                  why, Options{}.prompts_path.c_str());
     std::exit(2);
 }
@@ -109,6 +118,20 @@ Options parse(int argc, char** argv) {
             o.max_distance = std::strtof(v.c_str(), &end);
             if (end == v.c_str() || *end != '\0' || !(o.max_distance >= 0.0f && o.max_distance <= 2.0f))
                 usage("--max-distance must be a number in [0, 2]");
+            o.max_distance_given = true;
+        } else if (a == "--embedder") {
+            o.embedder = value();
+            if (o.embedder != "hashing" && o.embedder != "openai")
+                usage("--embedder must be hashing or openai");
+        } else if (a == "--embedding-model")
+            o.embedding_model = value();
+        else if (a == "--embedding-dimensions") {
+            const std::string v = value();
+            char* end = nullptr;
+            const unsigned long long d = std::strtoull(v.c_str(), &end, 10);
+            if (end == v.c_str() || *end != '\0' || d == 0 || d > 65536)
+                usage("--embedding-dimensions must be a whole number in [1, 65536]");
+            o.embedding_dimensions = static_cast<std::size_t>(d);
         } else if (a == "--exact-only")
             o.exact_only = true;
         else if (a == "--help" || a == "-h")
@@ -383,16 +406,57 @@ int main(int argc, char** argv) {
     std::vector<PassResult> passes;
     llmcache::CacheStats stats;
     WarmUp warm_up;
+    // --embedder openai needs somewhere to send texts: a key for the OpenAI API, or a local
+    // OpenAI-compatible server (Ollama, TEI, vLLM, llama.cpp) in OPENAI_BASE_URL.
+    bool openai_embeddings = false;
+    std::string embedder_note;
+    if (!opt.exact_only && opt.embedder == "openai") {
+#if LLMCACHE_WITH_CURL
+        const char* key = std::getenv("OPENAI_API_KEY");
+        const char* base = std::getenv("OPENAI_BASE_URL");
+        openai_embeddings = (key != nullptr && *key) || (base != nullptr && *base);
+        if (!openai_embeddings)
+            embedder_note =
+                "--embedder openai: neither OPENAI_API_KEY nor OPENAI_BASE_URL is set, so this run "
+                "uses the offline HashingEmbedder instead";
+#else
+        embedder_note = "--embedder openai: this build has no HTTP support (libcurl and simdjson were not "
+                        "found when it was configured), so this run uses the offline HashingEmbedder instead";
+#endif
+        if (!embedder_note.empty())
+            std::fprintf(stderr, "cold_warm: %s\n", embedder_note.c_str());
+    }
+    if (openai_embeddings && !opt.max_distance_given)
+        opt.max_distance = 0.20f;
+    std::string embedder_label =
+        "HashingEmbedder (" + std::string(llmcache::HashingEmbedder{}.id()) + ", offline and lexical)";
+    if (openai_embeddings)
+        embedder_label = "OpenAI-compatible embeddings (" + opt.embedding_model + ", " +
+                         std::to_string(opt.embedding_dimensions) + " dimensions)";
     auto run = [&](auto store) {
-        if (opt.exact_only)
+        if (opt.exact_only) {
             run_passes(std::move(store), llmcache::ExactOnly{}, model, opt, prompts, log_call, passes,
                        warm_up, stats);
-        else
+            return;
+        }
+#if LLMCACHE_WITH_CURL
+        if (openai_embeddings) {
+            llmcache::OpenAIEmbeddingsOptions eo;
+            eo.model = opt.embedding_model;
+            eo.dimensions = opt.embedding_dimensions;
             run_passes(std::move(store),
-                       llmcache::Semantic{llmcache::HashingEmbedder{},
+                       llmcache::Semantic{llmcache::OpenAIEmbeddings{eo},
                                           llmcache::SemanticOptions{.max_distance = opt.max_distance},
                                           llmcache::FalseHitGuard{}},
                        model, opt, prompts, log_call, passes, warm_up, stats);
+            return;
+        }
+#endif
+        run_passes(std::move(store),
+                   llmcache::Semantic{llmcache::HashingEmbedder{},
+                                      llmcache::SemanticOptions{.max_distance = opt.max_distance},
+                                      llmcache::FalseHitGuard{}},
+                   model, opt, prompts, log_call, passes, warm_up, stats);
     };
     if (want_redis) {
 #if LLMCACHE_WITH_HIREDIS
@@ -454,11 +518,12 @@ int main(int argc, char** argv) {
         std::printf("cache : exact only (XXH3-128 keys) on %s, TTL preset %s (%lld days)\n",
                     store_label.c_str(), std::string(llmcache::ttl::StaticFaq::name).c_str(), ttl_days);
     else
-        std::printf(
-            "cache : exact (XXH3-128 keys), then semantic: HashingEmbedder (%s, offline and lexical),\n"
-            "        cosine distance <= %.2f, FalseHitGuard; on %s, TTL preset %s (%lld days)\n",
-            std::string(llmcache::HashingEmbedder{}.id()).c_str(), static_cast<double>(opt.max_distance),
-            store_label.c_str(), std::string(llmcache::ttl::StaticFaq::name).c_str(), ttl_days);
+        std::printf("cache : exact (XXH3-128 keys), then semantic: %s,\n"
+                    "        cosine distance <= %.2f, FalseHitGuard; on %s, TTL preset %s (%lld days)\n",
+                    embedder_label.c_str(), static_cast<double>(opt.max_distance), store_label.c_str(),
+                    std::string(llmcache::ttl::StaticFaq::name).c_str(), ttl_days);
+    if (!embedder_note.empty())
+        std::printf("        (%s.)\n", embedder_note.c_str());
     std::printf("deploy: cache.warm() with the %zu questions: %zu fetched, %zu already cached, %zu failed, "
                 "in %s\n\n",
                 prompts.size() / 2, warm_up.report.fetched, warm_up.report.already_cached,
@@ -499,7 +564,7 @@ int main(int argc, char** argv) {
     if (passes.size() > 1 && !passes[1].missed.empty()) {
         std::printf("paraphrases the 1st warm pass sent to the model (honest misses%s):\n",
                     opt.exact_only ? "; an exact cache keys on the exact text"
-                                   : ": the offline embedder is lexical, or the guard refused");
+                                   : ": beyond the distance threshold, or refused by the guard");
         for (const std::string& m : passes[1].missed)
             std::printf("  - %s\n", m.c_str());
     }

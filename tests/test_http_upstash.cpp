@@ -573,3 +573,51 @@ TEST_CASE("upstash: a Cache keeps answering when Upstash is down (fail-open)", "
 }
 
 #endif // LLMCACHE_WITH_HIREDIS
+
+TEST_CASE("upstash: semantic entries persisted through Upstash are shared by two caches",
+          "[upstash][semantic]") {
+    Fixture f;
+    namespace lc = llmcache;
+    using Model = llmcache_test::CountingModel;
+    using SemanticUpstashCache = lc::Cache<lc::Xxh3Key<>, UpstashRestStore, lc::Semantic<lc::HashingEmbedder>,
+                                           lc::ttl::Fixed, lc::CallableBackend<Model>>;
+    static_assert(lc::indexing_store<UpstashRestStore>);
+    lc::CacheOptions options;
+    options.store_budget = 0ms; // a loaded test machine must not turn round trips into misses
+    Model model_a, model_b;
+    SemanticUpstashCache a(lc::Xxh3Key<>{}, f.store(),
+                           lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}), lc::ttl::Fixed{1h},
+                           lc::CallableBackend<Model>{model_a}, {}, options);
+    SemanticUpstashCache b(lc::Xxh3Key<>{}, f.store(),
+                           lc::Semantic<lc::HashingEmbedder>(lc::HashingEmbedder{}, {.sync_interval = 0ms}),
+                           lc::ttl::Fixed{1h}, lc::CallableBackend<Model>{model_b}, {}, options);
+    const auto ask = [](std::string_view text) {
+        return lc::Request::chat("test-model", std::string(text), "You are terse.");
+    };
+    constexpr std::string_view question = "What is the BM25 ranking algorithm?";
+
+    REQUIRE(a.invoke(ask(question)).has_value());
+    // The record is a string with the entry's TTL; the partition index a sorted set in Redis.
+    const lc::Request req = ask(question);
+    const std::string partition = lc::Xxh3Key<>{}.partition_for(req);
+    const std::string record = a.similarity().record_key("", partition, a.key_for(req));
+    const std::string index = a.similarity().index_key("", partition);
+    CHECK(f.admin.type(record) == "string");
+    CHECK(f.admin.type(index) == "zset");
+    CHECK(f.admin.pttl(record) > 3'500'000);
+
+    // b has never seen the partition: it loads it through Upstash and answers a reordering.
+    auto hit = b.lookup(ask("The BM25 ranking algorithm: what is it?"));
+    REQUIRE(hit.has_value());
+    CHECK(hit->text == llmcache_test::answer_for(question));
+    CHECK(b.similarity().stats().records_loaded == 1);
+    CHECK_FALSE(b.lookup(ask("What is the PageRank algorithm?")).has_value()); // another question
+    CHECK(model_b.calls->load() == 0);
+
+    // a invalidates; b notices the entry is gone, drops its vector and misses.
+    REQUIRE(a.invalidate(req).has_value());
+    CHECK_FALSE(b.lookup(ask("The BM25 ranking algorithm: what is it?")).has_value());
+    CHECK(b.similarity().stats().stale_dropped == 1);
+    REQUIRE(b.clear_all().has_value());
+    CHECK(f.admin.dbsize() == 0);
+}

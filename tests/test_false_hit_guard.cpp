@@ -3,7 +3,6 @@
 // and its measured effect on the dataset tests/data/semantic_pairs.tsv with HashingEmbedder.
 #include "catch.hpp"
 
-#include <llmcache/guard/false_hit.hpp>
 #include <llmcache/llmcache.hpp>
 
 #include <chrono>

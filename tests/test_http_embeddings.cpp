@@ -4,9 +4,6 @@
 #include "catch.hpp"
 #include "support/http_server.hpp"
 
-#include <llmcache/detail/base64.hpp>
-#include <llmcache/detail/json_read.hpp>
-#include <llmcache/detail/json_write.hpp>
 #include <llmcache/llmcache.hpp>
 
 #include <atomic>

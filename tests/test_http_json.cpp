@@ -2,9 +2,6 @@
 // base64 (detail/base64.hpp): the pieces the HTTP clients build their bodies and read replies with.
 #include "catch.hpp"
 
-#include <llmcache/detail/base64.hpp>
-#include <llmcache/detail/json_read.hpp>
-#include <llmcache/detail/json_write.hpp>
 #include <llmcache/llmcache.hpp>
 
 #include <cstdint>

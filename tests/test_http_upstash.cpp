@@ -23,8 +23,6 @@ static_assert(!llmcache::in_process_store<llmcache::UpstashRestStore>);
 #include "support/scoped_env.hpp"
 #include "support/upstash_standin.hpp"
 
-#include <llmcache/detail/json_read.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>

@@ -2,7 +2,6 @@
 // counts), common-component removal, determinism and ids, on small vector files written here.
 #include "catch.hpp"
 
-#include <llmcache/embed/static_words.hpp>
 #include <llmcache/llmcache.hpp>
 
 #include <cmath>

@@ -24,10 +24,9 @@
 
 #include "http_server.hpp"
 
+#include <llmcache/llmcache.hpp>
+
 #include <hiredis/hiredis.h>
-#include <llmcache/detail/base64.hpp>
-#include <llmcache/detail/json_read.hpp>
-#include <llmcache/detail/json_write.hpp>
 
 #include <sys/time.h>
 

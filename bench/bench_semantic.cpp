@@ -10,10 +10,6 @@
 //                             "<word>") hashed with XXH3 and added straight into the 384 floats,
 //                             then normalised: no per-text feature map, so repeats are not merged.
 //                             The floor of this feature set; counter `features` = features hashed
-//   Ref/FlatTable/<size>      HashingEmbedder's exact vector (checked at start-up, to 1e-5 per
-//                             component) with repeats counted in a flat open-addressing table
-//                             instead of an std::unordered_map: what the embedder could cost with
-//                             the same output
 //   Parts/Embed/<query>       embed_into of the two queries timed below (reworded: 39 B, unrelated:
 //                             46 B), to split a lookup into its parts
 //   Guard/accepts/<pair>      FalseHitGuard::accepts on an accepted paraphrase, a pair rejected at
@@ -254,63 +250,6 @@ std::size_t feature_hash_floor(std::string_view text, std::span<float> out) {
     });
     (void)normalise(out);
     return features;
-}
-
-/// HashingEmbedder's vector (same features, weights kind_weight * (1 + ln tf), signs and buckets)
-/// with the repeats counted in a flat open-addressing table (linear probing, power-of-two size,
-/// grown at half full; a fresh table per call, like the embedder's std::unordered_map). main()
-/// checks it equals embed_into's output (to float rounding).
-bool flat_table_embed(std::string_view text, std::span<float> out) {
-    struct Slot {
-        std::uint64_t hash;
-        std::uint32_t count; // 0: empty
-        float weight;
-    };
-    std::fill(out.begin(), out.end(), 0.0f);
-    std::vector<Slot> table(256);
-    std::size_t used = 0;
-    const auto insert = [](std::vector<Slot>& t, std::uint64_t h) -> Slot& {
-        const std::size_t mask = t.size() - 1;
-        std::size_t i = static_cast<std::size_t>(h ^ (h >> 29)) & mask;
-        while (t[i].count != 0 && t[i].hash != h)
-            i = (i + 1) & mask;
-        return t[i];
-    };
-    for_each_feature(text, [&](std::uint64_t h, float w) {
-        Slot& slot = insert(table, h);
-        if (slot.count == 0) {
-            slot = Slot{h, 1, w};
-            if (++used * 2 > table.size()) {
-                std::vector<Slot> bigger(table.size() * 2);
-                for (const Slot& old : table)
-                    if (old.count != 0)
-                        insert(bigger, old.hash) = old;
-                table.swap(bigger);
-            }
-            return;
-        }
-        ++slot.count;
-        slot.weight = w;
-    });
-    for (const Slot& slot : table) {
-        if (slot.count == 0)
-            continue;
-        const float weight = slot.weight * (1.0f + std::log(static_cast<float>(slot.count)));
-        out[static_cast<std::size_t>(slot.hash % out.size())] += (slot.hash >> 63) != 0 ? -weight : weight;
-    }
-    return normalise(out);
-}
-
-void BM_Ref_FlatTable(benchmark::State& state, const std::string* text) {
-    std::vector<float> out(384);
-    for (auto _ : state) {
-        const bool ok = flat_table_embed(*text, out);
-        benchmark::DoNotOptimize(ok);
-        benchmark::DoNotOptimize(out.data());
-        benchmark::ClobberMemory();
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text->size()));
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
 void BM_Ref_FeatureHashes(benchmark::State& state, const std::string* text) {
@@ -582,18 +521,8 @@ int main(int argc, char** argv) {
 
     // 1. Embedding throughput next to XXH3, memcpy and the feature-hashing floor.
     for (const SizedText& t : texts()) {
-        const std::vector<float> want = lc::HashingEmbedder{}.embed(t.text);
-        std::vector<float> got(want.size());
-        if (!flat_table_embed(t.text, got))
-            die("flat_table_embed: no vector");
-        float worst = 0.0f;
-        for (std::size_t i = 0; i < want.size(); ++i)
-            worst = std::max(worst, std::fabs(want[i] - got[i]));
-        if (worst > 1e-5f)
-            die("flat_table_embed differs from HashingEmbedder by " + std::to_string(worst));
         const std::string s = t.name;
         benchmark::RegisterBenchmark(("Embed/Hashing/" + s).c_str(), BM_Embed, &t.text);
-        benchmark::RegisterBenchmark(("Ref/FlatTable/" + s).c_str(), BM_Ref_FlatTable, &t.text);
         benchmark::RegisterBenchmark(("Ref/FeatureHashes/" + s).c_str(), BM_Ref_FeatureHashes, &t.text);
         benchmark::RegisterBenchmark(("Ref/XXH3_64/" + s).c_str(), BM_Ref_XXH3, &t.text);
         benchmark::RegisterBenchmark(("Ref/memcpy/" + s).c_str(), BM_Ref_Memcpy, &t.text);

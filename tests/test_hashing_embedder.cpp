@@ -4,9 +4,15 @@
 
 #include <llmcache/llmcache.hpp>
 
+#include <xxhash.h>
+
+#include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using llmcache::HashingEmbedder;
@@ -29,7 +35,82 @@ double distance(const std::vector<float>& a, const std::vector<float>& b) {
     return 1.0 - dot;
 }
 
+/// The vector as the header documents it, computed the plain way (features counted in a std::map),
+/// independently of the embedder's own counting table: default options, 384 dimensions.
+std::vector<float> documented_vector(std::string_view text) {
+    const std::uint64_t word_seed = 0x9E3779B97F4A7C15ULL;
+    const std::uint64_t bigram_seed = 0xC2B2AE3D27D4EB4FULL;
+    const std::uint64_t char_seed = 0x165667B19E3779F9ULL;
+    std::map<std::uint64_t, std::pair<int, float>> counts; // hash -> (count, kind weight)
+    const auto add = [&](std::uint64_t h, float weight) {
+        ++counts[h].first;
+        counts[h].second = weight;
+    };
+    const auto hash = [](std::string_view s, std::uint64_t seed) {
+        return XXH3_64bits_withSeed(s.data(), s.size(), seed);
+    };
+    std::vector<std::string> words;
+    std::string current;
+    for (const char c : std::string(text) + " ") {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) != 0 || u >= 0x80) {
+            current += static_cast<char>(std::tolower(u));
+        } else if (!current.empty()) {
+            words.push_back(current);
+            current.clear();
+        }
+    }
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        const std::uint64_t word_hash = hash(words[i], word_seed);
+        add(word_hash, 1.0f);
+        if (i > 0) {
+            add(hash(words[i], bigram_seed ^ hash(words[i - 1], word_seed)), 1.0f);
+        }
+        const std::string padded = "<" + words[i] + ">";
+        for (std::size_t n = 3; n <= 5 && n <= padded.size(); ++n) {
+            for (std::size_t start = 0; start + n <= padded.size(); ++start) {
+                add(hash(std::string_view(padded).substr(start, n), char_seed + n), 0.5f);
+            }
+        }
+    }
+    std::vector<double> sum(384, 0.0);
+    for (const auto& [h, entry] : counts) {
+        const double weight = entry.second * (1.0 + std::log(static_cast<double>(entry.first)));
+        sum[h % 384] += (h >> 63) != 0 ? -weight : weight;
+    }
+    double n = 0.0;
+    for (const double x : sum) {
+        n += x * x;
+    }
+    std::vector<float> out(384);
+    for (std::size_t i = 0; i < 384; ++i) {
+        out[i] = static_cast<float>(sum[i] / std::sqrt(n));
+    }
+    return out;
+}
+
 } // namespace
+
+TEST_CASE("HashingEmbedder computes the documented vector", "[embed]") {
+    const HashingEmbedder e;
+    REQUIRE(e.id() == "hashing-v1-d384-c3.5-s0");
+    // Short and long texts: the long one has thousands of distinct features (the counting table
+    // grows many times) and many repeats (the 1 + ln tf weights).
+    std::string long_text;
+    for (int i = 0; i < 400; ++i) {
+        long_text += "Token" + std::to_string(i % 150) + " repeats, and Ünïcode stays whole; ";
+    }
+    for (const std::string& text :
+         {std::string("What is the BM25 ranking algorithm?"), std::string("a a a a b"), long_text}) {
+        CAPTURE(text.substr(0, 60));
+        const auto got = e.embed(text);
+        const auto want = documented_vector(text);
+        REQUIRE(got.size() == want.size());
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            REQUIRE(got[i] == Approx(want[i]).margin(1e-5));
+        }
+    }
+}
 
 TEST_CASE("HashingEmbedder is deterministic and unit-length", "[embed]") {
     const HashingEmbedder e;

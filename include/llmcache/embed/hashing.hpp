@@ -30,7 +30,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
@@ -96,17 +95,17 @@ public:
         if (out.size() != options_.dimensions) {
             return false;
         }
-        std::unordered_map<std::uint64_t, Feature> features;
+        FeatureCounts features;
         collect(text, features);
         if (features.empty()) {
             return false;
         }
         const std::size_t d = options_.dimensions;
-        for (const auto& [hash, feature] : features) {
-            const float weight = feature.kind_weight * (1.0f + std::log(static_cast<float>(feature.count)));
+        features.for_each([&](std::uint64_t hash, std::uint32_t count, float kind_weight) {
+            const float weight = kind_weight * (1.0f + std::log(static_cast<float>(count)));
             const float sign = (hash >> 63) != 0 ? -1.0f : 1.0f;
             out[static_cast<std::size_t>(hash % d)] += sign * weight;
-        }
+        });
         double norm = 0.0;
         for (const float v : out) {
             norm += static_cast<double>(v) * static_cast<double>(v);
@@ -129,9 +128,65 @@ public:
     }
 
 private:
-    struct Feature {
-        std::uint32_t count = 0;
-        float kind_weight = 0.0f;
+    /// Counts of distinct feature hashes: open addressing with linear probing in a power-of-two
+    /// table grown at half full. A std::unordered_map did the same job ~3x slower (a node
+    /// allocation per feature; measured in bench_semantic).
+    class FeatureCounts {
+    public:
+        FeatureCounts() : slots_(256) {}
+
+        void add(std::uint64_t hash, float kind_weight) {
+            Slot& slot = find(slots_, hash);
+            if (slot.count == 0) {
+                slot = Slot{hash, 1, kind_weight};
+                if (++used_ * 2 > slots_.size()) {
+                    grow();
+                }
+                return;
+            }
+            if (slot.count < UINT32_MAX) {
+                ++slot.count;
+            }
+            slot.kind_weight = kind_weight;
+        }
+        [[nodiscard]] bool empty() const noexcept { return used_ == 0; }
+        template <class F>
+        void for_each(F&& f) const {
+            for (const Slot& slot : slots_) {
+                if (slot.count != 0) {
+                    f(slot.hash, slot.count, slot.kind_weight);
+                }
+            }
+        }
+
+    private:
+        struct Slot {
+            std::uint64_t hash = 0;
+            std::uint32_t count = 0; ///< 0: empty
+            float kind_weight = 0.0f;
+        };
+        static Slot& find(std::vector<Slot>& slots, std::uint64_t hash) noexcept {
+            const std::size_t mask = slots.size() - 1;
+            // The low bits pick the output bucket (hash % d) and the top bit the sign; mixing in
+            // the middle bits keeps probe chains short even when d is a power of two.
+            std::size_t i = static_cast<std::size_t>(hash ^ (hash >> 29)) & mask;
+            while (slots[i].count != 0 && slots[i].hash != hash) {
+                i = (i + 1) & mask;
+            }
+            return slots[i];
+        }
+        void grow() {
+            std::vector<Slot> bigger(slots_.size() * 2);
+            for (const Slot& old : slots_) {
+                if (old.count != 0) {
+                    find(bigger, old.hash) = old;
+                }
+            }
+            slots_.swap(bigger);
+        }
+
+        std::vector<Slot> slots_;
+        std::size_t used_ = 0;
     };
 
     static bool is_token_byte(unsigned char c) noexcept {
@@ -143,15 +198,7 @@ private:
     static std::uint64_t hash(std::string_view s, std::uint64_t seed) noexcept {
         return XXH3_64bits_withSeed(s.data(), s.size(), seed);
     }
-    static void count(std::unordered_map<std::uint64_t, Feature>& features, std::uint64_t h, float weight) {
-        Feature& f = features[h];
-        if (f.count < UINT32_MAX) {
-            ++f.count;
-        }
-        f.kind_weight = weight;
-    }
-
-    void collect(std::string_view text, std::unordered_map<std::uint64_t, Feature>& features) const {
+    void collect(std::string_view text, FeatureCounts& features) const {
         // One seed per feature kind, so "ab" the word and "ab" the n-gram are different features.
         const std::uint64_t word_seed = options_.seed ^ 0x9E3779B97F4A7C15ULL;
         const std::uint64_t bigram_seed = options_.seed ^ 0xC2B2AE3D27D4EB4FULL;
@@ -173,11 +220,11 @@ private:
             const std::string_view word(padded.data() + 1, padded.size() - 2);
             const std::uint64_t word_hash = hash(word, word_seed);
             if (options_.word_weight > 0.0f) {
-                count(features, word_hash, options_.word_weight);
+                features.add(word_hash, options_.word_weight);
             }
             if (options_.bigram_weight > 0.0f && has_previous) {
                 // The bigram hash is seeded by the first word's hash: no string concatenation.
-                count(features, hash(word, bigram_seed ^ previous_word), options_.bigram_weight);
+                features.add(hash(word, bigram_seed ^ previous_word), options_.bigram_weight);
             }
             previous_word = word_hash;
             has_previous = true;
@@ -186,7 +233,7 @@ private:
                 for (std::size_t n = options_.char_ngram_min; n <= options_.char_ngram_max && n <= p.size();
                      ++n) {
                     for (std::size_t start = 0; start + n <= p.size(); ++start) {
-                        count(features, hash(p.substr(start, n), char_seed + n), options_.char_weight);
+                        features.add(hash(p.substr(start, n), char_seed + n), options_.char_weight);
                     }
                 }
             }

@@ -242,6 +242,31 @@ TEST_CASE("FalseHitGuard tolerates typos, inflections, synonyms, acronyms and po
             GuardReason::content_word);
 }
 
+TEST_CASE("FalseHitGuard folds derivational suffixes, except where the stem is another word", "[guard]") {
+    const auto none = GuardReason::none;
+    const auto content = GuardReason::content_word;
+    REQUIRE(reason("How do Python lists and tuples differ?",
+                   "What is the difference between Python lists and tuples?") == none);
+    REQUIRE(reason("Is a Roth IRA different from a traditional IRA?",
+                   "What is the difference between a Roth IRA and a traditional IRA?") == none);
+    REQUIRE(reason("Explain recursion simply.", "Explain recursion in a simple way.") == none);
+    REQUIRE(reason("How accurate is a home pregnancy test?",
+                   "What is the accuracy of a home pregnancy test?") == none);
+    REQUIRE(reason("What is the treatment for a sprained ankle?", "How do I treat a sprained ankle?") ==
+            none);
+    REQUIRE(reason("How do I summarise a long report?", "How do I summarize a long report?") == none);
+    // A derived word whose stem is an unrelated word is not folded.
+    REQUIRE(reason("How do I import a CSV file in Python?",
+                   "What is important about a CSV file in Python?") == content);
+    REQUIRE(reason("How do I check my account state?", "How do I check my account statement?") == content);
+    REQUIRE(reason("How do I paint a basement wall?", "How do I paint a base wall?") == content);
+    REQUIRE(reason("Where is the train station?", "Where is the train state?") == content);
+    // Nor are suffixes that make another thing: agent nouns, -less, -al.
+    REQUIRE(reason("How do I teach Python?", "How do I find a Python teacher?") == content);
+    REQUIRE(reason("Is sugar bad for teeth?", "Is sugarless gum bad for teeth?") == content);
+    REQUIRE(reason("Is this the origin of the painting?", "Is this the original painting?") == content);
+}
+
 TEST_CASE("FalseHitGuard takes any bytes without crashing", "[guard]") {
     const FalseHitGuard g;
     REQUIRE(g.accepts("", ""));

@@ -95,26 +95,6 @@ inline Isa resolve_isa(Isa requested) noexcept {
     return isa_available(requested) ? requested : Isa::scalar;
 }
 
-/// The kernel of a resolved instruction set (an unavailable one gives the scalar kernel).
-inline dot_fn dot_kernel(Isa isa) noexcept {
-    switch (resolve_isa(isa)) {
-#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
-    case Isa::avx2:
-        return &dot_avx2;
-#endif
-#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
-    case Isa::avx512:
-        return &dot_avx512;
-#endif
-#if LLMCACHE_SIMD_HAS_NEON_KERNEL
-    case Isa::neon:
-        return &dot_neon;
-#endif
-    default:
-        return &dot_scalar;
-    }
-}
-
 /// Float16 rows: AVX2 needs FMA and F16C as well; AVX-512F has the conversions itself.
 inline bool f16_isa_available(Isa isa) noexcept {
     if (isa == Isa::avx2) {
@@ -159,62 +139,48 @@ Isa resolve_isa_with(Isa requested, Available available) noexcept {
     return Isa::scalar;
 }
 
-/// Block kernels of a resolved instruction set (anything not compiled in gives the scalar one).
+/// One instruction set's kernels.
+struct Kernels {
+    dot_fn dot;
+    dots_fn dots;
+    dots_f16_fn dots_f16;
+    dots_i8_fn dots_i8;
+};
+
+/// The kernels compiled for `isa`; the scalar ones for anything not compiled in. The caller has
+/// checked that the CPU supports it (the *_isa_available functions).
+inline Kernels kernels_for(Isa isa) noexcept {
+    switch (isa) {
+#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
+    case Isa::avx2:
+        return {&dot_avx2, &dots_avx2, &dots_f16_avx2, &dots_i8_avx2};
+#endif
+#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
+    case Isa::avx512:
+        return {&dot_avx512, &dots_avx512, &dots_f16_avx512, &dots_i8_avx512};
+#endif
+#if LLMCACHE_SIMD_HAS_NEON_KERNEL
+    case Isa::neon:
+        return {&dot_neon, &dots_neon, &dots_f16_neon, &dots_i8_neon};
+#endif
+    default:
+        return {&dot_scalar, &dots_scalar, &dots_f16_scalar, &dots_i8_scalar};
+    }
+}
+
+/// The single dot product of `isa`, resolved first (an unavailable one gives the scalar kernel).
+inline dot_fn dot_kernel(Isa isa) noexcept {
+    return kernels_for(resolve_isa(isa)).dot;
+}
+/// Block kernels of a resolved instruction set.
 inline dots_fn dots_kernel(Isa isa) noexcept {
-    switch (isa) {
-#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
-    case Isa::avx2:
-        return &dots_avx2;
-#endif
-#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
-    case Isa::avx512:
-        return &dots_avx512;
-#endif
-#if LLMCACHE_SIMD_HAS_NEON_KERNEL
-    case Isa::neon:
-        return &dots_neon;
-#endif
-    default:
-        return &dots_scalar;
-    }
+    return kernels_for(isa).dots;
 }
-
 inline dots_f16_fn dots_f16_kernel(Isa isa) noexcept {
-    switch (isa) {
-#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
-    case Isa::avx2:
-        return &dots_f16_avx2;
-#endif
-#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
-    case Isa::avx512:
-        return &dots_f16_avx512;
-#endif
-#if LLMCACHE_SIMD_HAS_NEON_KERNEL
-    case Isa::neon:
-        return &dots_f16_neon;
-#endif
-    default:
-        return &dots_f16_scalar;
-    }
+    return kernels_for(isa).dots_f16;
 }
-
 inline dots_i8_fn dots_i8_kernel(Isa isa) noexcept {
-    switch (isa) {
-#if LLMCACHE_SIMD_HAS_AVX2_KERNEL
-    case Isa::avx2:
-        return &dots_i8_avx2;
-#endif
-#if LLMCACHE_SIMD_HAS_AVX512_KERNEL
-    case Isa::avx512:
-        return &dots_i8_avx512;
-#endif
-#if LLMCACHE_SIMD_HAS_NEON_KERNEL
-    case Isa::neon:
-        return &dots_i8_neon;
-#endif
-    default:
-        return &dots_i8_scalar;
-    }
+    return kernels_for(isa).dots_i8;
 }
 
 /// float32 -> float16 for a resolved instruction set: F16C on x86 (AVX2 and AVX-512 CPUs have it),

@@ -356,11 +356,11 @@ TEST_CASE("entry: decode rejects malformed fields", "[entry]") {
         overlong += one(3);
         le(overlong, 100, 4);
         overlong += "short";
-        check_corrupt(entry::decode(build_raw(overlong), "k"), "longer than the entry");
+        check_corrupt(entry::decode(build_raw(overlong), "k"), "longer than the value");
         std::string huge = body;
         huge += one(3);
         le(huge, 0xffffffffu, 4);
-        check_corrupt(entry::decode(build_raw(huge), "k"), "longer than the entry");
+        check_corrupt(entry::decode(build_raw(huge), "k"), "longer than the value");
         for (int extra = 1; extra < 5; ++extra) {
             check_corrupt(
                 entry::decode(build_raw(body + std::string(static_cast<std::size_t>(extra), '\x02')), "k"),

@@ -19,7 +19,7 @@
 #pragma once
 
 #include "config.hpp"
-#include "detail/xxhash.hpp"
+#include "detail/frame.hpp"
 #include "error.hpp"
 #include "response.hpp"
 
@@ -35,7 +35,7 @@ namespace entry {
 
 inline constexpr std::string_view magic = "LMCE";
 inline constexpr std::uint8_t format_version = 1;
-inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t header_size = llmcache::detail::frame::header_size;
 
 enum Tag : std::uint8_t {
     tag_key = 1,
@@ -49,42 +49,16 @@ enum Tag : std::uint8_t {
 };
 
 namespace detail {
-// On little-endian hosts the bytes are copied as they are: one load or store, not a byte loop.
-inline void put_le(std::string& out, std::uint64_t v, int bytes) {
-    char le[8];
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(le, &v, 8);
-    } else {
-        for (int i = 0; i < 8; ++i)
-            le[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    }
-    out.append(le, static_cast<std::size_t>(bytes));
-}
-inline std::uint64_t get_le(const char* p, int bytes) noexcept {
-    std::uint64_t v = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&v, p, static_cast<std::size_t>(bytes));
-    } else {
-        for (int i = 0; i < bytes; ++i)
-            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-    }
-    return v;
-}
-inline void put_field(std::string& out, Tag tag, std::string_view bytes) {
-    out.push_back(static_cast<char>(tag));
-    put_le(out, bytes.size(), 4);
-    out.append(bytes);
-}
+using llmcache::detail::frame::get_le;
+using llmcache::detail::frame::put_field;
+using llmcache::detail::frame::put_le;
 } // namespace detail
 
 /// Encodes `r` as stored under `key`. The result is what a store keeps.
 inline std::string encode(std::string_view key, const Response& r) {
     std::string out;
     out.reserve(header_size + key.size() + r.text.size() + r.model.size() + 96);
-    out.append(magic);
-    out.push_back(static_cast<char>(format_version));
-    out.append(3, '\0');
-    out.append(12, '\0'); // body length and checksum, patched below
+    llmcache::detail::frame::begin(out, magic, format_version);
 
     detail::put_field(out, tag_key, key);
     detail::put_field(out, tag_text, r.text);
@@ -117,12 +91,7 @@ inline std::string encode(std::string_view key, const Response& r) {
     detail::put_le(created, static_cast<std::uint64_t>(ms), 8);
     detail::put_field(out, tag_created, created);
 
-    const std::size_t body = out.size() - header_size;
-    const std::uint64_t sum = XXH3_64bits(out.data() + header_size, body);
-    std::string patch;
-    detail::put_le(patch, body, 4);
-    detail::put_le(patch, sum, 8);
-    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    llmcache::detail::frame::finish(out);
     return out;
 }
 
@@ -134,30 +103,18 @@ inline Result<Response> decode_entry(std::string_view stored, std::string_view k
     auto corrupt = [](const char* why) {
         return fail(ErrorCode::corrupt_entry, std::string("cache entry ") + why);
     };
-    if (stored.size() < header_size || stored.substr(0, 4) != magic)
-        return corrupt("has no llmcache header (foreign or garbage value)");
-    if (static_cast<std::uint8_t>(stored[4]) != format_version)
-        return corrupt("has an unsupported format version");
-    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
-        return corrupt("has non-zero reserved header bytes");
-    const std::uint64_t body = detail::get_le(stored.data() + 8, 4);
-    if (body != stored.size() - header_size)
-        return corrupt("is truncated or has trailing bytes");
-    if (detail::get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
-        return corrupt("failed its checksum");
+    const auto opened = llmcache::detail::frame::open(stored, magic, format_version);
+    if (opened.problem != nullptr)
+        return corrupt(opened.problem);
 
     Response r;
     bool have_key = false, have_text = false, have_reason = false;
-    std::string_view rest = stored.substr(header_size);
+    std::string_view rest = opened.body;
     while (!rest.empty()) {
-        if (rest.size() < 5)
-            return corrupt("has a truncated field header");
-        const auto tag = static_cast<std::uint8_t>(rest[0]);
-        const std::uint64_t len = detail::get_le(rest.data() + 1, 4);
-        if (len > rest.size() - 5)
-            return corrupt("has a field longer than the entry");
-        const std::string_view value = rest.substr(5, len);
-        rest.remove_prefix(5 + len);
+        std::uint8_t tag = 0;
+        std::string_view value;
+        if (const char* problem = llmcache::detail::frame::next_field(rest, tag, value))
+            return corrupt(problem);
         switch (tag) {
         case tag_key:
             if (value != key)

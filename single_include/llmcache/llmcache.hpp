@@ -1532,6 +1532,130 @@ LLMCACHE_END_NAMESPACE
 // decode() never throws and never trusts a length: anything malformed is ErrorCode::corrupt_entry,
 // which the Cache counts, treats as a miss and erases.
 
+// begin of file: llmcache/detail/frame.hpp
+// The container both stored formats share: entry.hpp's cache entries ("LMCE") and
+// similarity/record.hpp's semantic records ("LMCS").
+//
+//     offset  size  field
+//     0       4     magic
+//     4       1     format version
+//     5       3     reserved, zero
+//     8       4     body length, little-endian
+//     12      8     XXH3-64 of the body, little-endian
+//     20      n     body: fields as <tag u8><length u32 LE><bytes>
+//
+// Writing: begin(), then put_field() per field, then finish() patches the length and checksum.
+// Reading: open() checks the header, the length and the checksum and returns the body; next_field()
+// walks it. Neither trusts a length nor throws; a problem is a short phrase ("failed its
+// checksum") that the format's decoder puts after its own noun ("cache entry failed its checksum").
+
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::frame {
+
+inline constexpr std::size_t header_size = 20;
+
+// On little-endian hosts the bytes are copied as they are: one load or store, not a byte loop.
+inline void put_le(std::string& out, std::uint64_t v, int bytes) {
+    char le[8];
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(le, &v, 8);
+    } else {
+        for (int i = 0; i < 8; ++i)
+            le[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+    out.append(le, static_cast<std::size_t>(bytes));
+}
+
+inline std::uint64_t get_le(const char* p, int bytes) noexcept {
+    std::uint64_t v = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&v, p, static_cast<std::size_t>(bytes));
+    } else {
+        for (int i = 0; i < bytes; ++i)
+            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
+    return v;
+}
+
+/// Appends the header of a new value; its length and checksum are written by finish().
+inline void begin(std::string& out, std::string_view magic, std::uint8_t version) {
+    out.append(magic.substr(0, 4));
+    out.push_back(static_cast<char>(version));
+    out.append(3, '\0');
+    out.append(12, '\0');
+}
+
+/// Appends a field's tag and length; its `length` bytes must follow.
+inline void put_field_header(std::string& out, std::uint8_t tag, std::size_t length) {
+    out.push_back(static_cast<char>(tag));
+    put_le(out, length, 4);
+}
+
+inline void put_field(std::string& out, std::uint8_t tag, std::string_view bytes) {
+    put_field_header(out, tag, bytes.size());
+    out.append(bytes);
+}
+
+/// A field holding one little-endian integer of `bytes` bytes.
+inline void put_number_field(std::string& out, std::uint8_t tag, std::uint64_t v, int bytes) {
+    put_field_header(out, tag, static_cast<std::size_t>(bytes));
+    put_le(out, v, bytes);
+}
+
+/// Writes the body length and checksum into the header begin() wrote at the start of `out`.
+inline void finish(std::string& out) {
+    const std::size_t body = out.size() - header_size;
+    std::string patch;
+    put_le(patch, body, 4);
+    put_le(patch, XXH3_64bits(out.data() + header_size, body), 8);
+    std::memcpy(out.data() + 8, patch.data(), patch.size());
+}
+
+/// The body of a value written with `magic` and `version`, or why it is not one.
+struct Opened {
+    std::string_view body;
+    const char* problem = nullptr; ///< nullptr: `body` is valid
+};
+
+inline Opened open(std::string_view stored, std::string_view magic, std::uint8_t version) noexcept {
+    if (stored.size() < header_size || stored.substr(0, 4) != magic.substr(0, 4))
+        return {{}, "has no llmcache header of its kind (foreign or garbage value)"};
+    if (static_cast<std::uint8_t>(stored[4]) != version)
+        return {{}, "has an unsupported format version"};
+    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
+        return {{}, "has non-zero reserved header bytes"};
+    const std::uint64_t body = get_le(stored.data() + 8, 4);
+    if (body != stored.size() - header_size)
+        return {{}, "is truncated or has trailing bytes"};
+    if (get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
+        return {{}, "failed its checksum"};
+    return {stored.substr(header_size), nullptr};
+}
+
+/// Takes the next field off the front of `rest` (which must not be empty) into `tag` and `value`.
+/// Returns nullptr, or why the body is malformed.
+inline const char* next_field(std::string_view& rest, std::uint8_t& tag, std::string_view& value) noexcept {
+    if (rest.size() < 5)
+        return "has a truncated field header";
+    tag = static_cast<std::uint8_t>(rest[0]);
+    const std::uint64_t len = get_le(rest.data() + 1, 4);
+    if (len > rest.size() - 5)
+        return "has a field longer than the value";
+    value = rest.substr(5, len);
+    rest.remove_prefix(5 + len);
+    return nullptr;
+}
+
+} // namespace detail::frame
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/detail/frame.hpp
 
 #include <bit>
 #include <chrono>
@@ -1545,7 +1669,7 @@ namespace entry {
 
 inline constexpr std::string_view magic = "LMCE";
 inline constexpr std::uint8_t format_version = 1;
-inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t header_size = llmcache::detail::frame::header_size;
 
 enum Tag : std::uint8_t {
     tag_key = 1,
@@ -1559,42 +1683,16 @@ enum Tag : std::uint8_t {
 };
 
 namespace detail {
-// On little-endian hosts the bytes are copied as they are: one load or store, not a byte loop.
-inline void put_le(std::string& out, std::uint64_t v, int bytes) {
-    char le[8];
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(le, &v, 8);
-    } else {
-        for (int i = 0; i < 8; ++i)
-            le[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    }
-    out.append(le, static_cast<std::size_t>(bytes));
-}
-inline std::uint64_t get_le(const char* p, int bytes) noexcept {
-    std::uint64_t v = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&v, p, static_cast<std::size_t>(bytes));
-    } else {
-        for (int i = 0; i < bytes; ++i)
-            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-    }
-    return v;
-}
-inline void put_field(std::string& out, Tag tag, std::string_view bytes) {
-    out.push_back(static_cast<char>(tag));
-    put_le(out, bytes.size(), 4);
-    out.append(bytes);
-}
+using llmcache::detail::frame::get_le;
+using llmcache::detail::frame::put_field;
+using llmcache::detail::frame::put_le;
 } // namespace detail
 
 /// Encodes `r` as stored under `key`. The result is what a store keeps.
 inline std::string encode(std::string_view key, const Response& r) {
     std::string out;
     out.reserve(header_size + key.size() + r.text.size() + r.model.size() + 96);
-    out.append(magic);
-    out.push_back(static_cast<char>(format_version));
-    out.append(3, '\0');
-    out.append(12, '\0'); // body length and checksum, patched below
+    llmcache::detail::frame::begin(out, magic, format_version);
 
     detail::put_field(out, tag_key, key);
     detail::put_field(out, tag_text, r.text);
@@ -1627,12 +1725,7 @@ inline std::string encode(std::string_view key, const Response& r) {
     detail::put_le(created, static_cast<std::uint64_t>(ms), 8);
     detail::put_field(out, tag_created, created);
 
-    const std::size_t body = out.size() - header_size;
-    const std::uint64_t sum = XXH3_64bits(out.data() + header_size, body);
-    std::string patch;
-    detail::put_le(patch, body, 4);
-    detail::put_le(patch, sum, 8);
-    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    llmcache::detail::frame::finish(out);
     return out;
 }
 
@@ -1644,30 +1737,18 @@ inline Result<Response> decode_entry(std::string_view stored, std::string_view k
     auto corrupt = [](const char* why) {
         return fail(ErrorCode::corrupt_entry, std::string("cache entry ") + why);
     };
-    if (stored.size() < header_size || stored.substr(0, 4) != magic)
-        return corrupt("has no llmcache header (foreign or garbage value)");
-    if (static_cast<std::uint8_t>(stored[4]) != format_version)
-        return corrupt("has an unsupported format version");
-    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
-        return corrupt("has non-zero reserved header bytes");
-    const std::uint64_t body = detail::get_le(stored.data() + 8, 4);
-    if (body != stored.size() - header_size)
-        return corrupt("is truncated or has trailing bytes");
-    if (detail::get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
-        return corrupt("failed its checksum");
+    const auto opened = llmcache::detail::frame::open(stored, magic, format_version);
+    if (opened.problem != nullptr)
+        return corrupt(opened.problem);
 
     Response r;
     bool have_key = false, have_text = false, have_reason = false;
-    std::string_view rest = stored.substr(header_size);
+    std::string_view rest = opened.body;
     while (!rest.empty()) {
-        if (rest.size() < 5)
-            return corrupt("has a truncated field header");
-        const auto tag = static_cast<std::uint8_t>(rest[0]);
-        const std::uint64_t len = detail::get_le(rest.data() + 1, 4);
-        if (len > rest.size() - 5)
-            return corrupt("has a field longer than the entry");
-        const std::string_view value = rest.substr(5, len);
-        rest.remove_prefix(5 + len);
+        std::uint8_t tag = 0;
+        std::string_view value;
+        if (const char* problem = llmcache::detail::frame::next_field(rest, tag, value))
+            return corrupt(problem);
         switch (tag) {
         case tag_key:
             if (value != key)
@@ -7925,7 +8006,7 @@ namespace semantic_record {
 
 inline constexpr std::string_view magic = "LMCS";
 inline constexpr std::uint8_t format_version = 1;
-inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t header_size = detail::frame::header_size;
 
 enum Tag : std::uint8_t {
     tag_record_key = 1,
@@ -7967,48 +8048,26 @@ inline std::string_view vector_problem(std::span<const float> v) noexcept {
 inline std::string encode(std::string_view record_key, std::string_view embedder_id,
                           std::string_view entry_key, std::string_view prompt, std::int64_t created_ms,
                           std::int64_t expires_ms, std::span<const float> vector) {
-    using entry::detail::put_le;
-    auto field = [](std::string& out, Tag tag, std::string_view bytes) {
-        out.push_back(static_cast<char>(tag));
-        put_le(out, bytes.size(), 4);
-        out.append(bytes);
-    };
+    namespace frame = detail::frame;
     std::string out;
     out.reserve(header_size + record_key.size() + embedder_id.size() + entry_key.size() + prompt.size() +
                 4 * vector.size() + 8 * 5 + 24);
-    out.append(magic);
-    out.push_back(static_cast<char>(format_version));
-    out.append(3, '\0');
-    out.append(12, '\0'); // body length and checksum, patched below
-
-    field(out, tag_record_key, record_key);
-    field(out, tag_embedder, embedder_id);
-    std::string number;
-    put_le(number, vector.size(), 4);
-    field(out, tag_dimensions, number);
-    field(out, tag_entry_key, entry_key);
-    field(out, tag_prompt, prompt);
-    number.clear();
-    put_le(number, static_cast<std::uint64_t>(created_ms), 8);
-    field(out, tag_created, number);
-    number.clear();
-    put_le(number, static_cast<std::uint64_t>(expires_ms), 8);
-    field(out, tag_expires, number);
-
-    out.push_back(static_cast<char>(tag_vector));
-    put_le(out, 4 * vector.size(), 4);
+    frame::begin(out, magic, format_version);
+    frame::put_field(out, tag_record_key, record_key);
+    frame::put_field(out, tag_embedder, embedder_id);
+    frame::put_number_field(out, tag_dimensions, vector.size(), 4);
+    frame::put_field(out, tag_entry_key, entry_key);
+    frame::put_field(out, tag_prompt, prompt);
+    frame::put_number_field(out, tag_created, static_cast<std::uint64_t>(created_ms), 8);
+    frame::put_number_field(out, tag_expires, static_cast<std::uint64_t>(expires_ms), 8);
+    frame::put_field_header(out, tag_vector, 4 * vector.size());
     if constexpr (std::endian::native == std::endian::little) {
         out.append(reinterpret_cast<const char*>(vector.data()), 4 * vector.size());
     } else {
         for (const float x : vector)
-            put_le(out, std::bit_cast<std::uint32_t>(x), 4);
+            frame::put_le(out, std::bit_cast<std::uint32_t>(x), 4);
     }
-
-    const std::size_t body = out.size() - header_size;
-    std::string patch;
-    put_le(patch, body, 4);
-    put_le(patch, XXH3_64bits(out.data() + header_size, body), 8);
-    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    frame::finish(out);
     return out;
 }
 
@@ -8016,34 +8075,22 @@ inline std::string encode(std::string_view record_key, std::string_view embedder
 /// `dimensions` floats. Anything else is ErrorCode::corrupt_entry.
 inline Result<Record> decode(std::string_view stored, std::string_view record_key,
                              std::string_view embedder_id, std::size_t dimensions) {
-    using entry::detail::get_le;
+    using detail::frame::get_le;
     auto corrupt = [](const char* why) {
         return fail(ErrorCode::corrupt_entry, std::string("semantic record ") + why);
     };
-    if (stored.size() < header_size || stored.substr(0, 4) != magic)
-        return corrupt("has no llmcache semantic header (foreign or garbage value)");
-    if (static_cast<std::uint8_t>(stored[4]) != format_version)
-        return corrupt("has an unsupported format version");
-    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
-        return corrupt("has non-zero reserved header bytes");
-    const std::uint64_t body = get_le(stored.data() + 8, 4);
-    if (body != stored.size() - header_size)
-        return corrupt("is truncated or has trailing bytes");
-    if (get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
-        return corrupt("failed its checksum");
+    const auto opened = detail::frame::open(stored, magic, format_version);
+    if (opened.problem != nullptr)
+        return corrupt(opened.problem);
 
     Record r;
     unsigned seen = 0;
-    std::string_view rest = stored.substr(header_size);
+    std::string_view rest = opened.body;
     while (!rest.empty()) {
-        if (rest.size() < 5)
-            return corrupt("has a truncated field header");
-        const auto tag = static_cast<std::uint8_t>(rest[0]);
-        const std::uint64_t len = get_le(rest.data() + 1, 4);
-        if (len > rest.size() - 5)
-            return corrupt("has a field longer than the record");
-        const std::string_view value = rest.substr(5, len);
-        rest.remove_prefix(5 + len);
+        std::uint8_t tag = 0;
+        std::string_view value;
+        if (const char* problem = detail::frame::next_field(rest, tag, value))
+            return corrupt(problem);
         if (tag >= tag_record_key && tag <= tag_vector)
             seen |= 1u << tag;
         switch (tag) {

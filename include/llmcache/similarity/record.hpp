@@ -20,8 +20,7 @@
 #pragma once
 
 #include "../config.hpp"
-#include "../detail/xxhash.hpp"
-#include "../entry.hpp"
+#include "../detail/frame.hpp"
 #include "../error.hpp"
 
 #include <bit>
@@ -38,7 +37,7 @@ namespace semantic_record {
 
 inline constexpr std::string_view magic = "LMCS";
 inline constexpr std::uint8_t format_version = 1;
-inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t header_size = detail::frame::header_size;
 
 enum Tag : std::uint8_t {
     tag_record_key = 1,
@@ -80,48 +79,26 @@ inline std::string_view vector_problem(std::span<const float> v) noexcept {
 inline std::string encode(std::string_view record_key, std::string_view embedder_id,
                           std::string_view entry_key, std::string_view prompt, std::int64_t created_ms,
                           std::int64_t expires_ms, std::span<const float> vector) {
-    using entry::detail::put_le;
-    auto field = [](std::string& out, Tag tag, std::string_view bytes) {
-        out.push_back(static_cast<char>(tag));
-        put_le(out, bytes.size(), 4);
-        out.append(bytes);
-    };
+    namespace frame = detail::frame;
     std::string out;
     out.reserve(header_size + record_key.size() + embedder_id.size() + entry_key.size() + prompt.size() +
                 4 * vector.size() + 8 * 5 + 24);
-    out.append(magic);
-    out.push_back(static_cast<char>(format_version));
-    out.append(3, '\0');
-    out.append(12, '\0'); // body length and checksum, patched below
-
-    field(out, tag_record_key, record_key);
-    field(out, tag_embedder, embedder_id);
-    std::string number;
-    put_le(number, vector.size(), 4);
-    field(out, tag_dimensions, number);
-    field(out, tag_entry_key, entry_key);
-    field(out, tag_prompt, prompt);
-    number.clear();
-    put_le(number, static_cast<std::uint64_t>(created_ms), 8);
-    field(out, tag_created, number);
-    number.clear();
-    put_le(number, static_cast<std::uint64_t>(expires_ms), 8);
-    field(out, tag_expires, number);
-
-    out.push_back(static_cast<char>(tag_vector));
-    put_le(out, 4 * vector.size(), 4);
+    frame::begin(out, magic, format_version);
+    frame::put_field(out, tag_record_key, record_key);
+    frame::put_field(out, tag_embedder, embedder_id);
+    frame::put_number_field(out, tag_dimensions, vector.size(), 4);
+    frame::put_field(out, tag_entry_key, entry_key);
+    frame::put_field(out, tag_prompt, prompt);
+    frame::put_number_field(out, tag_created, static_cast<std::uint64_t>(created_ms), 8);
+    frame::put_number_field(out, tag_expires, static_cast<std::uint64_t>(expires_ms), 8);
+    frame::put_field_header(out, tag_vector, 4 * vector.size());
     if constexpr (std::endian::native == std::endian::little) {
         out.append(reinterpret_cast<const char*>(vector.data()), 4 * vector.size());
     } else {
         for (const float x : vector)
-            put_le(out, std::bit_cast<std::uint32_t>(x), 4);
+            frame::put_le(out, std::bit_cast<std::uint32_t>(x), 4);
     }
-
-    const std::size_t body = out.size() - header_size;
-    std::string patch;
-    put_le(patch, body, 4);
-    put_le(patch, XXH3_64bits(out.data() + header_size, body), 8);
-    std::memcpy(out.data() + 8, patch.data(), patch.size());
+    frame::finish(out);
     return out;
 }
 
@@ -129,34 +106,22 @@ inline std::string encode(std::string_view record_key, std::string_view embedder
 /// `dimensions` floats. Anything else is ErrorCode::corrupt_entry.
 inline Result<Record> decode(std::string_view stored, std::string_view record_key,
                              std::string_view embedder_id, std::size_t dimensions) {
-    using entry::detail::get_le;
+    using detail::frame::get_le;
     auto corrupt = [](const char* why) {
         return fail(ErrorCode::corrupt_entry, std::string("semantic record ") + why);
     };
-    if (stored.size() < header_size || stored.substr(0, 4) != magic)
-        return corrupt("has no llmcache semantic header (foreign or garbage value)");
-    if (static_cast<std::uint8_t>(stored[4]) != format_version)
-        return corrupt("has an unsupported format version");
-    if (stored[5] != '\0' || stored[6] != '\0' || stored[7] != '\0')
-        return corrupt("has non-zero reserved header bytes");
-    const std::uint64_t body = get_le(stored.data() + 8, 4);
-    if (body != stored.size() - header_size)
-        return corrupt("is truncated or has trailing bytes");
-    if (get_le(stored.data() + 12, 8) != XXH3_64bits(stored.data() + header_size, body))
-        return corrupt("failed its checksum");
+    const auto opened = detail::frame::open(stored, magic, format_version);
+    if (opened.problem != nullptr)
+        return corrupt(opened.problem);
 
     Record r;
     unsigned seen = 0;
-    std::string_view rest = stored.substr(header_size);
+    std::string_view rest = opened.body;
     while (!rest.empty()) {
-        if (rest.size() < 5)
-            return corrupt("has a truncated field header");
-        const auto tag = static_cast<std::uint8_t>(rest[0]);
-        const std::uint64_t len = get_le(rest.data() + 1, 4);
-        if (len > rest.size() - 5)
-            return corrupt("has a field longer than the record");
-        const std::string_view value = rest.substr(5, len);
-        rest.remove_prefix(5 + len);
+        std::uint8_t tag = 0;
+        std::string_view value;
+        if (const char* problem = detail::frame::next_field(rest, tag, value))
+            return corrupt(problem);
         if (tag >= tag_record_key && tag <= tag_vector)
             seen |= 1u << tag;
         switch (tag) {

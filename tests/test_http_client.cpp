@@ -112,6 +112,50 @@ TEST_CASE("http: a server slower than the timeout gives backend_timeout, promptl
     CHECK(elapsed < 1500ms);
 }
 
+TEST_CASE("http: idle_timeout ends a stalled transfer early, and spares a slow but steady one", "[http]") {
+    SECTION("no byte for longer than idle_timeout: backend_timeout long before `timeout`") {
+        HttpServer server([](const RecordedRequest&) {
+            Reply r;
+            r.headers = {{"Content-Type", "text/event-stream"}};
+            r.chunks = {"data: late\n\n"};
+            r.chunk_delay = 4s; // headers at once, then silence
+            return r;
+        });
+        std::string received;
+        const auto start = Clock::now();
+        const auto res = llmcache::http::perform_streaming(
+            HttpRequest{.url = server.url() + "/stall", .timeout = 20s, .idle_timeout = 1s},
+            [&](std::string_view b) {
+                received.append(b);
+                return true;
+            });
+        const auto elapsed = Clock::now() - start;
+        REQUIRE_FALSE(res);
+        CHECK(res.error().code == ErrorCode::backend_timeout);
+        CHECK(received.empty());
+        CHECK(elapsed >= 900ms);
+        CHECK(elapsed < 3500ms);
+    }
+    SECTION("a byte every second never trips a 3 s idle limit, even past 3 s in total") {
+        HttpServer server([](const RecordedRequest&) {
+            Reply r;
+            r.headers = {{"Content-Type", "text/event-stream"}};
+            r.chunks = {"data: 1\n\n", "data: 2\n\n", "data: 3\n\n", "data: 4\n\n"};
+            r.chunk_delay = 1s;
+            return r;
+        });
+        std::string received;
+        const auto res = llmcache::http::perform_streaming(
+            HttpRequest{.url = server.url() + "/steady", .timeout = 20s, .idle_timeout = 3s},
+            [&](std::string_view b) {
+                received.append(b);
+                return true;
+            });
+        REQUIRE(res);
+        CHECK(received == "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
+    }
+}
+
 TEST_CASE("http: a refused connection gives backend_unavailable with the host in the message", "[http]") {
     const int port = llmcache_test::free_port(); // nothing listens there
     const auto res = llmcache::http::perform(

@@ -15,7 +15,8 @@
 // - curl_global_init runs once per process (std::call_once), before the first handle is made.
 // - Timeouts: connect_timeout bounds DNS + TCP + TLS setup (CURLOPT_CONNECTTIMEOUT_MS), timeout
 //   bounds the whole transfer (CURLOPT_TIMEOUT_MS). Both are clamped to at least 1 ms: curl reads
-//   0 as "no limit", and an llmcache call never waits forever by accident.
+//   0 as "no limit", and an llmcache call never waits forever by accident. An optional
+//   idle_timeout (whole seconds, CURLOPT_LOW_SPEED_*) ends a transfer that has stalled.
 // - TLS verification of the peer and of the host name is always on; there is no switch to turn it
 //   off. The CA store is libcurl's default (the system bundle).
 // - Proxies: CURLOPT_PROXY is never set, so libcurl reads the environment on every new connection:
@@ -67,6 +68,11 @@ struct HttpRequest {
     std::string body{};
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds timeout{600'000}; ///< the whole transfer
+    /// When positive, a transfer that receives nothing for this long fails with backend_timeout,
+    /// however much of `timeout` is left: a stalled stream is noticed without waiting for the
+    /// whole-transfer limit. The wait for the first byte counts. libcurl's low-speed check (under
+    /// 1 byte/s for this long), so it is rounded up to whole seconds. 0: no idle limit.
+    std::chrono::milliseconds idle_timeout{0};
     /// Larger response bodies fail with bad_response (streamed bodies: total bytes delivered).
     std::size_t max_response_bytes = std::size_t{64} << 20;
 };
@@ -291,6 +297,12 @@ inline Result<HttpResponse> perform_on(CURL* curl, const HttpRequest& req, Chunk
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, ""); // every encoding libcurl can decode
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(req.connect_timeout));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(req.timeout));
+    if (req.idle_timeout.count() > 0) {
+        const auto seconds = std::chrono::ceil<std::chrono::seconds>(req.idle_timeout).count();
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                         static_cast<long>(std::min<std::chrono::seconds::rep>(seconds, 0x7fffffff)));
+    }
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);

@@ -298,26 +298,7 @@ public:
         };
         // call_and_store(), with the backend's stream instead of complete().
         auto stream_and_store = [&]() -> Result<Response> {
-            counters_.add(detail::Counter::backend_calls);
-            const auto started = Clock::now();
-            Result<Response> result = [&] {
-                detail::store_budget::Pause model_time;
-                return backend_.stream(req, on_delta);
-            }();
-            rec.backend_latency = Clock::now() - started;
-            if (!result) {
-                counters_.add(detail::Counter::backend_errors);
-                return result;
-            }
-            result->cache_hit = false;
-            if (opts.skip_write)
-                return result;
-            if (!cacheable(*result)) {
-                counters_.add(detail::Counter::not_cacheable);
-                return result;
-            }
-            (void)write(req, key, *result, opts, rec);
-            return result;
+            return call_and_store(req, key, opts, rec, [&] { return backend_.stream(req, on_delta); });
         };
 
         const bool read = !(opts.skip_read || opts.force_refresh);
@@ -552,11 +533,19 @@ private:
 
     Result<Response> call_and_store(const Request& req, std::string_view key, const CallOptions& opts,
                                     Record& rec) {
+        return call_and_store(req, key, opts, rec, [&] { return backend_.complete(req); });
+    }
+
+    /// Calls the model through `produce` (complete() or stream()), counts the call, and stores a
+    /// cacheable answer unless the call skips writes.
+    template <class Produce>
+    Result<Response> call_and_store(const Request& req, std::string_view key, const CallOptions& opts,
+                                    Record& rec, Produce&& produce) {
         counters_.add(detail::Counter::backend_calls);
         const auto started = Clock::now();
         Result<Response> result = [&] {
             detail::store_budget::Pause model_time; // the model's time is not store time
-            return backend_.complete(req);
+            return produce();
         }();
         rec.backend_latency = Clock::now() - started;
         if (!result) {

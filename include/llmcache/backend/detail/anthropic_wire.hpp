@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../../config.hpp"
+#include "../../detail/json_write.hpp"
 #include "../../detail/sse.hpp"
 #include "../../error.hpp"
 #include "../../request.hpp"
@@ -55,12 +56,12 @@ inline simdjson::error_code read_anthropic_usage(json::od::object& o, Usage& u) 
 }
 
 /// Appends one tool_use block, as the Messages API shows it, to a JSON array being written.
-inline void write_tool_use(json::Writer& w, std::string_view id, std::string_view name,
+inline void write_tool_use(JsonWriter& w, std::string_view id, std::string_view name,
                            std::string_view input) {
     w.begin_object();
-    w.key("type").string("tool_use");
-    w.key("id").string(id);
-    w.key("name").string(name);
+    w.key("type").value("tool_use");
+    w.key("id").value(id);
+    w.key("name").value(name);
     w.key("input").raw(input.empty() ? std::string_view("{}") : input);
     w.end_object();
 }
@@ -72,17 +73,16 @@ inline Result<std::string> request_body(const Request& req, int default_max_toke
     if (auto ok = provider::check_params(req, false); !ok)
         return unexpected<Error>(std::move(ok.error()));
     const GenerationParams& p = req.params;
-    std::string body;
     std::size_t size = 160 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
     for (const Message& m : req.messages)
         size += m.content.size() + 40;
-    body.reserve(size);
-    json::Writer w(body);
+    JsonWriter w;
+    w.reserve(size);
     w.begin_object();
-    w.key("model").string(req.model);
-    w.key("max_tokens").integer(p.max_tokens ? *p.max_tokens : default_max_tokens);
+    w.key("model").value(req.model);
+    w.key("max_tokens").value(p.max_tokens ? *p.max_tokens : default_max_tokens);
     if (!req.system.empty())
-        w.key("system").string(req.system);
+        w.key("system").value(req.system);
     w.key("messages").begin_array();
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
         const Message& m = req.messages[i];
@@ -93,7 +93,7 @@ inline Result<std::string> request_body(const Request& req, int default_max_toke
                 return fail(ErrorCode::invalid_argument,
                             "message " + std::to_string(i) +
                                 ": a tool message must hold the content blocks as JSON (tool_result blocks)");
-            w.key("role").string("user");
+            w.key("role").value("user");
             w.key("content");
             if (k == json::Kind::array) {
                 w.raw(m.content);
@@ -101,22 +101,22 @@ inline Result<std::string> request_body(const Request& req, int default_max_toke
                 w.begin_array().raw(m.content).end_array();
             }
         } else {
-            w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
-            w.key("content").string(m.content);
+            w.key("role").value(m.role == Role::assistant ? "assistant" : "user");
+            w.key("content").value(m.content);
         }
         w.end_object();
     }
     w.end_array();
     if (p.temperature)
-        w.key("temperature").number(*p.temperature);
+        w.key("temperature").value(*p.temperature);
     if (p.top_p)
-        w.key("top_p").number(*p.top_p);
+        w.key("top_p").value(*p.top_p);
     if (p.top_k)
-        w.key("top_k").integer(*p.top_k);
+        w.key("top_k").value(*p.top_k);
     if (!p.stop_sequences.empty()) {
         w.key("stop_sequences").begin_array();
         for (const std::string& s : p.stop_sequences)
-            w.string(s);
+            w.value(s);
         w.end_array();
     }
     if (!p.tools_json.empty())
@@ -124,9 +124,9 @@ inline Result<std::string> request_body(const Request& req, int default_max_toke
     if (!p.tool_choice_json.empty())
         w.key("tool_choice").raw(p.tool_choice_json);
     if (stream)
-        w.key("stream").boolean(true);
+        w.key("stream").value(true);
     w.end_object();
-    return body;
+    return std::move(w).str();
 }
 
 /// Reads a Messages API answer (HTTP 200). `body` is padded in place for simdjson.
@@ -145,8 +145,7 @@ inline Result<Response> parse_message(std::string& body) {
     Response r;
     bool has_content = false;
     bool is_error = false;
-    std::string tools;
-    json::Writer tw(tools);
+    JsonWriter tools; // a JSON array of the tool_use blocks, begun at the first one
     for (auto field : root) {
         std::string_view key;
         json::od::value v;
@@ -213,9 +212,9 @@ inline Result<Response> parse_message(std::string& body) {
                 if (type == "text") {
                     r.text.append(text);
                 } else if (type == "tool_use") {
-                    if (tools.empty())
-                        tw.begin_array();
-                    write_tool_use(tw, id, name, input);
+                    if (tools.view().empty())
+                        tools.begin_array();
+                    write_tool_use(tools, id, name, input);
                 }
             }
         }
@@ -227,9 +226,9 @@ inline Result<Response> parse_message(std::string& body) {
     }
     if (!has_content)
         return bad("no content array");
-    if (!tools.empty()) {
-        tw.end_array();
-        r.tool_calls_json = std::move(tools);
+    if (!tools.view().empty()) {
+        tools.end_array();
+        r.tool_calls_json = std::move(tools).str();
     }
     r.created = std::chrono::system_clock::now();
     return r;
@@ -262,8 +261,7 @@ public:
         if (!started_)
             return json::bad_answer(provider_name, "the stream had no message_start");
         if (!tools_.empty()) {
-            std::string out;
-            json::Writer w(out);
+            JsonWriter w;
             w.begin_array();
             for (const ToolBlock& t : tools_) {
                 if (!t.input.empty() && json::validate(t.input) != json::Kind::object)
@@ -271,7 +269,7 @@ public:
                 write_tool_use(w, t.id, t.name, t.input);
             }
             w.end_array();
-            resp_.tool_calls_json = std::move(out);
+            resp_.tool_calls_json = std::move(w).str();
         }
         resp_.created = std::chrono::system_clock::now();
         return std::move(resp_);

@@ -1,5 +1,5 @@
-// JSON for the HTTP model backends: a small writer for request bodies, and helpers around simdjson's
-// on-demand parser for answers.
+// JSON for the HTTP model backends: helpers around simdjson's on-demand parser for answers.
+// (Request bodies are written with detail::JsonWriter, json_write.hpp.)
 //
 // On-demand parsing checks the structure of the whole document (a truncated or unbalanced body is
 // an error) and the syntax and type of every value it reads; values the backends skip (fields they
@@ -12,7 +12,6 @@
 
 #include <simdjson.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -23,113 +22,6 @@ LLMCACHE_BEGIN_NAMESPACE
 namespace detail::json {
 
 namespace od = simdjson::ondemand;
-
-/// Appends JSON to a string: objects, arrays, keys and values, with the commas in the right places.
-/// Nesting deeper than 64 levels is not supported (request bodies need four).
-class Writer {
-public:
-    explicit Writer(std::string& out) noexcept : out_(out) {}
-
-    Writer& begin_object() { return open('{'); }
-    Writer& end_object() { return close('}'); }
-    Writer& begin_array() { return open('['); }
-    Writer& end_array() { return close(']'); }
-
-    Writer& key(std::string_view k) {
-        separate();
-        append_json_string(out_, k);
-        out_.push_back(':');
-        after_key_ = true;
-        return *this;
-    }
-    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
-    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
-    /// replaces invalid UTF-8. Same output, several times faster on prose.
-    Writer& string(std::string_view v) {
-        separate();
-        out_.push_back('"');
-        while (!v.empty()) {
-            std::size_t plain = 0;
-            while (plain < v.size() && is_plain(v[plain]))
-                ++plain;
-            out_.append(v.data(), plain);
-            v.remove_prefix(plain);
-            std::size_t special = 0;
-            while (special < v.size() && !is_plain(v[special]))
-                ++special;
-            if (special == 0)
-                break;
-            const std::size_t mark = out_.size();
-            append_json_string(out_, v.substr(0, special)); // appends "..."
-            out_.erase(mark, 1);
-            out_.pop_back();
-            v.remove_prefix(special);
-        }
-        out_.push_back('"');
-        return *this;
-    }
-    Writer& integer(std::int64_t v) {
-        separate();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    /// A finite double in its shortest round-trip form (callers reject NaN and infinities).
-    Writer& number(double v) {
-        separate();
-        char buf[32];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    Writer& boolean(bool v) {
-        separate();
-        out_.append(v ? "true" : "false");
-        return *this;
-    }
-    /// Already-valid JSON, copied as is.
-    Writer& raw(std::string_view json) {
-        separate();
-        out_.append(json);
-        return *this;
-    }
-
-private:
-    static bool is_plain(char c) noexcept {
-        const auto u = static_cast<unsigned char>(c);
-        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
-    }
-
-    void separate() {
-        if (after_key_) {
-            after_key_ = false;
-            return;
-        }
-        if (depth_ > 0) {
-            if (has_items_ & (std::uint64_t{1} << depth_))
-                out_.push_back(',');
-            has_items_ |= std::uint64_t{1} << depth_;
-        }
-    }
-    Writer& open(char c) {
-        separate();
-        out_.push_back(c);
-        ++depth_;
-        has_items_ &= ~(std::uint64_t{1} << depth_);
-        return *this;
-    }
-    Writer& close(char c) {
-        out_.push_back(c);
-        --depth_;
-        return *this;
-    }
-
-    std::string& out_;
-    std::uint64_t has_items_ = 0;
-    unsigned depth_ = 0;
-    bool after_key_ = false;
-};
 
 /// The calling thread's on-demand parser (parsers are reusable but not shareable).
 inline od::parser& thread_parser() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../../config.hpp"
+#include "../../detail/json_write.hpp"
 #include "../../detail/sse.hpp"
 #include "../../error.hpp"
 #include "../../request.hpp"
@@ -58,19 +59,18 @@ inline Result<std::string> request_body(const Request& req, const BodyOptions& o
     if (auto ok = provider::check_params(req, true); !ok)
         return unexpected<Error>(std::move(ok.error()));
     const GenerationParams& p = req.params;
-    std::string body;
     std::size_t size = 200 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
     for (const Message& m : req.messages)
         size += m.content.size() + 40;
-    body.reserve(size);
-    json::Writer w(body);
+    JsonWriter w;
+    w.reserve(size);
     w.begin_object();
-    w.key("model").string(req.model);
+    w.key("model").value(req.model);
     w.key("messages").begin_array();
     if (!req.system.empty()) {
         w.begin_object();
-        w.key("role").string("system");
-        w.key("content").string(req.system);
+        w.key("role").value("system");
+        w.key("content").value(req.system);
         w.end_object();
     }
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
@@ -93,23 +93,23 @@ inline Result<std::string> request_body(const Request& req, const BodyOptions& o
             continue;
         }
         w.begin_object();
-        w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
-        w.key("content").string(m.content);
+        w.key("role").value(m.role == Role::assistant ? "assistant" : "user");
+        w.key("content").value(m.content);
         w.end_object();
     }
     w.end_array();
     if (p.max_tokens)
-        w.key(o.max_tokens_field).integer(*p.max_tokens);
+        w.key(o.max_tokens_field).value(*p.max_tokens);
     if (p.temperature)
-        w.key("temperature").number(*p.temperature);
+        w.key("temperature").value(*p.temperature);
     if (p.top_p)
-        w.key("top_p").number(*p.top_p);
+        w.key("top_p").value(*p.top_p);
     if (p.top_k) // not an OpenAI parameter; vLLM and llama.cpp accept it, OpenAI refuses it (400)
-        w.key("top_k").integer(*p.top_k);
+        w.key("top_k").value(*p.top_k);
     if (!p.stop_sequences.empty()) {
         w.key("stop").begin_array();
         for (const std::string& s : p.stop_sequences)
-            w.string(s);
+            w.value(s);
         w.end_array();
     }
     if (!p.tools_json.empty())
@@ -117,12 +117,12 @@ inline Result<std::string> request_body(const Request& req, const BodyOptions& o
     if (!p.tool_choice_json.empty())
         w.key("tool_choice").raw(p.tool_choice_json);
     if (stream) {
-        w.key("stream").boolean(true);
+        w.key("stream").value(true);
         if (o.stream_usage)
-            w.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+            w.key("stream_options").begin_object().key("include_usage").value(true).end_object();
     }
     w.end_object();
-    return body;
+    return std::move(w).str();
 }
 
 /// Reads an OpenAI usage object. prompt_tokens counts the prompt-cache hits too, while
@@ -320,23 +320,22 @@ public:
             return json::bad_answer(provider_name, cut ? "the stream was cut inside an event, before [DONE]"
                                                        : "the stream ended before [DONE]");
         if (!tools_.empty()) {
-            std::string out;
-            json::Writer w(out);
+            JsonWriter w;
             w.begin_array();
             for (const ToolCall& t : tools_) {
                 w.begin_object();
-                w.key("id").string(t.id);
-                w.key("type").string("function");
+                w.key("id").value(t.id);
+                w.key("type").value("function");
                 w.key("function")
                     .begin_object()
                     .key("name")
-                    .string(t.name)
+                    .value(t.name)
                     .key("arguments")
-                    .string(t.arguments);
+                    .value(t.arguments);
                 w.end_object().end_object();
             }
             w.end_array();
-            resp_.tool_calls_json = std::move(out);
+            resp_.tool_calls_json = std::move(w).str();
         }
         if (resp_.text.empty() && !refusal_.empty()) {
             resp_.text = std::move(refusal_);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::json {
@@ -33,6 +34,75 @@ inline od::parser& thread_parser() {
 inline void pad(std::string& text) {
     if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING)
         text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+}
+
+/// Calls `f(std::string_view key, od::value& value) -> simdjson::error_code` for each field of
+/// `o`, in document order. Stops at the first error, the document's or `f`'s, and returns it.
+template <class F>
+simdjson::error_code for_each_field(od::object& o, F&& f) {
+    for (auto field : o) {
+        std::string_view key;
+        od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(v))
+            return e;
+        if (auto e = f(key, v))
+            return e;
+    }
+    return simdjson::SUCCESS;
+}
+
+/// The same for a value, which must be an object.
+template <class F>
+simdjson::error_code for_each_field(od::value& v, F&& f) {
+    od::object o;
+    if (auto e = v.get_object().get(o))
+        return e;
+    return for_each_field(o, std::forward<F>(f));
+}
+
+/// The same for a value that is an object or null (null has no fields).
+template <class F>
+simdjson::error_code for_each_field_or_null(od::value& v, F&& f) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null)
+        return simdjson::SUCCESS;
+    return for_each_field(v, std::forward<F>(f));
+}
+
+/// Reads `text` (padded in place) with the thread's parser: its top level must be an object, whose
+/// fields go to `f` as in for_each_field. Strings read stay valid until the thread's parser reads
+/// another document.
+template <class F>
+simdjson::error_code read_object(std::string& text, F&& f) {
+    pad(text);
+    od::document doc;
+    od::object root;
+    if (auto e = thread_parser().iterate(text).get(doc))
+        return e;
+    if (auto e = doc.get_object().get(root))
+        return e;
+    return for_each_field(root, std::forward<F>(f));
+}
+
+/// Calls `f(od::value& element) -> simdjson::error_code` for each element of `v`, which must be
+/// an array. Stops at the first error and returns it.
+template <class F>
+simdjson::error_code for_each_element(od::value& v, F&& f) {
+    od::array a;
+    if (auto e = v.get_array().get(a))
+        return e;
+    for (auto element : a) {
+        od::value ev;
+        if (auto e = element.get(ev))
+            return e;
+        if (auto e = f(ev))
+            return e;
+    }
+    return simdjson::SUCCESS;
 }
 
 /// A short description of a simdjson error, for bad_response messages.
@@ -92,6 +162,15 @@ inline simdjson::error_code read_count(od::value& v, std::optional<std::uint64_t
     if (auto e = v.get_uint64().get(n))
         return e;
     out = n;
+    return simdjson::SUCCESS;
+}
+
+/// A string, copied.
+inline simdjson::error_code read_string(od::value& v, std::string& out) {
+    std::string_view s;
+    if (auto e = v.get_string().get(s))
+        return e;
+    out.assign(s);
     return simdjson::SUCCESS;
 }
 

@@ -7,7 +7,6 @@
 #include "../../detail/http/client.hpp"
 #include "../../detail/sse.hpp"
 #include "../../error.hpp"
-#include "../../request.hpp"
 #include "../../response.hpp"
 #include "../retry.hpp"
 #include "json.hpp"

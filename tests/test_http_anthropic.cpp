@@ -566,6 +566,8 @@ TEST_CASE("anthropic: without a key nothing is sent; from_env reads ANTHROPIC_AP
 
 TEST_CASE("anthropic: the body writer escapes exactly as append_json_string, and writes valid JSON",
           "[anthropic][json]") {
+    // The request body is written with detail::JsonWriter: every string in it, whatever its bytes,
+    // must appear exactly as append_json_string writes it, and the body must stay valid JSON.
     const std::string samples[] = {
         "",
         "plain ascii text",
@@ -579,13 +581,27 @@ TEST_CASE("anthropic: the body writer escapes exactly as append_json_string, and
     for (const std::string& s : samples) {
         std::string reference;
         llmcache::detail::append_json_string(reference, s);
-        std::string written;
-        llmcache::detail::json::Writer(written).string(s);
-        CHECK(written == reference);
+        llmcache::detail::JsonWriter written;
+        written.value(s);
+        CHECK(written.view() == reference);
+
+        Request req;
+        req.model = "claude-sonnet-4-5";
+        req.system = s;
+        req.messages = {{Role::user, s}};
+        req.params.stop_sequences = {s};
+        auto body = llmcache::detail::anthropic::request_body(req, 64, false);
+        REQUIRE(body);
+        if (!s.empty()) // an empty system prompt is left out
+            CHECK(body->find(R"("system":)" + reference + ",") != std::string::npos);
+        CHECK(body->find(R"("content":)" + reference + "}") != std::string::npos);
+        CHECK(body->find(R"("stop_sequences":[)" + reference + "]") != std::string::npos);
+        simdjson::dom::parser p;
+        simdjson::dom::element parsed;
+        CHECK_FALSE(p.parse(*body).get(parsed));
     }
-    std::string doc;
-    llmcache::detail::json::Writer w(doc);
-    w.begin_object().key("a").begin_array().integer(-3).number(0.1).boolean(false).string("x").end_array();
+    llmcache::detail::JsonWriter w;
+    w.begin_object().key("a").begin_array().value(-3).value(0.1).value(false).value("x").end_array();
     w.key("b").begin_object().end_object().key("c").raw("[1,{}]").end_object();
-    CHECK(doc == R"({"a":[-3,0.1,false,"x"],"b":{},"c":[1,{}]})");
+    CHECK(w.view() == R"({"a":[-3,0.1,false,"x"],"b":{},"c":[1,{}]})");
 }

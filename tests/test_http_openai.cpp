@@ -399,3 +399,32 @@ TEST_CASE("openai: from_env reads OPENAI_API_KEY and OPENAI_BASE_URL; timeouts a
     CHECK(cut_r.error().code == ErrorCode::backend_unavailable);
     CHECK(cut.request_count() == 3);
 }
+
+TEST_CASE(
+    "openai: every string in the body is escaped exactly as append_json_string, and the body is valid JSON",
+    "[openai][json]") {
+    const std::string samples[] = {
+        "plain ascii text",
+        "quote \" backslash \\ tab \t newline \n nul " + std::string(1, '\0') + " del \x7f",
+        "caf\xC3\xA9 \xE2\x80\x94 \xF0\x9F\x98\x80 end",
+        "bad \xC3 lead, bad \x80 continuation, overlong \xC0\xAF, surrogate \xED\xA0\x80, cut \xE2\x82",
+    };
+    for (const std::string& s : samples) {
+        std::string reference;
+        llmcache::detail::append_json_string(reference, s);
+        Request req;
+        req.model = "gpt-4o-mini";
+        req.system = s;
+        req.messages = {{Role::user, s}, {Role::assistant, s}};
+        req.params.stop_sequences = {s};
+        auto body = llmcache::detail::openai::request_body(req, {}, true);
+        REQUIRE(body);
+        CHECK(body->find(R"({"role":"system","content":)" + reference + "}") != std::string::npos);
+        CHECK(body->find(R"({"role":"user","content":)" + reference + "}") != std::string::npos);
+        CHECK(body->find(R"({"role":"assistant","content":)" + reference + "}") != std::string::npos);
+        CHECK(body->find(R"("stop":[)" + reference + "]") != std::string::npos);
+        simdjson::dom::parser p;
+        simdjson::dom::element parsed;
+        CHECK_FALSE(p.parse(*body).get(parsed));
+    }
+}

@@ -15004,9 +15004,15 @@ LLMCACHE_END_NAMESPACE
 // into a Response, and the server-sent-event stream assembled into one.
 // Reference: POST /v1/messages, anthropic-version 2023-06-01.
 
+// begin of file: llmcache/backend/detail/chat_body.hpp
+// The parts of a chat request body that the Messages and Chat Completions APIs spell alike: the
+// checks made before anything is sent, plain-text messages, and the sampling parameters and tools.
+// (What differs, max_tokens, the system prompt, tool messages, streaming options, stays in each
+// provider's *_wire.hpp.)
+
 // begin of file: llmcache/backend/detail/json.hpp
-// JSON for the HTTP model backends: a small writer for request bodies, and helpers around simdjson's
-// on-demand parser for answers.
+// JSON for the HTTP model backends: helpers around simdjson's on-demand parser for answers.
+// (Request bodies are written with detail::JsonWriter, json_write.hpp.)
 //
 // On-demand parsing checks the structure of the whole document (a truncated or unbalanced body is
 // an error) and the syntax and type of every value it reads; values the backends skip (fields they
@@ -15015,124 +15021,17 @@ LLMCACHE_END_NAMESPACE
 
 #include <simdjson.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::json {
 
 namespace od = simdjson::ondemand;
-
-/// Appends JSON to a string: objects, arrays, keys and values, with the commas in the right places.
-/// Nesting deeper than 64 levels is not supported (request bodies need four).
-class Writer {
-public:
-    explicit Writer(std::string& out) noexcept : out_(out) {}
-
-    Writer& begin_object() { return open('{'); }
-    Writer& end_object() { return close('}'); }
-    Writer& begin_array() { return open('['); }
-    Writer& end_array() { return close(']'); }
-
-    Writer& key(std::string_view k) {
-        separate();
-        append_json_string(out_, k);
-        out_.push_back(':');
-        after_key_ = true;
-        return *this;
-    }
-    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
-    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
-    /// replaces invalid UTF-8. Same output, several times faster on prose.
-    Writer& string(std::string_view v) {
-        separate();
-        out_.push_back('"');
-        while (!v.empty()) {
-            std::size_t plain = 0;
-            while (plain < v.size() && is_plain(v[plain]))
-                ++plain;
-            out_.append(v.data(), plain);
-            v.remove_prefix(plain);
-            std::size_t special = 0;
-            while (special < v.size() && !is_plain(v[special]))
-                ++special;
-            if (special == 0)
-                break;
-            const std::size_t mark = out_.size();
-            append_json_string(out_, v.substr(0, special)); // appends "..."
-            out_.erase(mark, 1);
-            out_.pop_back();
-            v.remove_prefix(special);
-        }
-        out_.push_back('"');
-        return *this;
-    }
-    Writer& integer(std::int64_t v) {
-        separate();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    /// A finite double in its shortest round-trip form (callers reject NaN and infinities).
-    Writer& number(double v) {
-        separate();
-        char buf[32];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    Writer& boolean(bool v) {
-        separate();
-        out_.append(v ? "true" : "false");
-        return *this;
-    }
-    /// Already-valid JSON, copied as is.
-    Writer& raw(std::string_view json) {
-        separate();
-        out_.append(json);
-        return *this;
-    }
-
-private:
-    static bool is_plain(char c) noexcept {
-        const auto u = static_cast<unsigned char>(c);
-        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
-    }
-
-    void separate() {
-        if (after_key_) {
-            after_key_ = false;
-            return;
-        }
-        if (depth_ > 0) {
-            if (has_items_ & (std::uint64_t{1} << depth_))
-                out_.push_back(',');
-            has_items_ |= std::uint64_t{1} << depth_;
-        }
-    }
-    Writer& open(char c) {
-        separate();
-        out_.push_back(c);
-        ++depth_;
-        has_items_ &= ~(std::uint64_t{1} << depth_);
-        return *this;
-    }
-    Writer& close(char c) {
-        out_.push_back(c);
-        --depth_;
-        return *this;
-    }
-
-    std::string& out_;
-    std::uint64_t has_items_ = 0;
-    unsigned depth_ = 0;
-    bool after_key_ = false;
-};
 
 /// The calling thread's on-demand parser (parsers are reusable but not shareable).
 inline od::parser& thread_parser() {
@@ -15144,6 +15043,75 @@ inline od::parser& thread_parser() {
 inline void pad(std::string& text) {
     if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING)
         text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+}
+
+/// Calls `f(std::string_view key, od::value& value) -> simdjson::error_code` for each field of
+/// `o`, in document order. Stops at the first error, the document's or `f`'s, and returns it.
+template <class F>
+simdjson::error_code for_each_field(od::object& o, F&& f) {
+    for (auto field : o) {
+        std::string_view key;
+        od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(v))
+            return e;
+        if (auto e = f(key, v))
+            return e;
+    }
+    return simdjson::SUCCESS;
+}
+
+/// The same for a value, which must be an object.
+template <class F>
+simdjson::error_code for_each_field(od::value& v, F&& f) {
+    od::object o;
+    if (auto e = v.get_object().get(o))
+        return e;
+    return for_each_field(o, std::forward<F>(f));
+}
+
+/// The same for a value that is an object or null (null has no fields).
+template <class F>
+simdjson::error_code for_each_field_or_null(od::value& v, F&& f) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null)
+        return simdjson::SUCCESS;
+    return for_each_field(v, std::forward<F>(f));
+}
+
+/// Reads `text` (padded in place) with the thread's parser: its top level must be an object, whose
+/// fields go to `f` as in for_each_field. Strings read stay valid until the thread's parser reads
+/// another document.
+template <class F>
+simdjson::error_code read_object(std::string& text, F&& f) {
+    pad(text);
+    od::document doc;
+    od::object root;
+    if (auto e = thread_parser().iterate(text).get(doc))
+        return e;
+    if (auto e = doc.get_object().get(root))
+        return e;
+    return for_each_field(root, std::forward<F>(f));
+}
+
+/// Calls `f(od::value& element) -> simdjson::error_code` for each element of `v`, which must be
+/// an array. Stops at the first error and returns it.
+template <class F>
+simdjson::error_code for_each_element(od::value& v, F&& f) {
+    od::array a;
+    if (auto e = v.get_array().get(a))
+        return e;
+    for (auto element : a) {
+        od::value ev;
+        if (auto e = element.get(ev))
+            return e;
+        if (auto e = f(ev))
+            return e;
+    }
+    return simdjson::SUCCESS;
 }
 
 /// A short description of a simdjson error, for bad_response messages.
@@ -15206,6 +15174,15 @@ inline simdjson::error_code read_count(od::value& v, std::optional<std::uint64_t
     return simdjson::SUCCESS;
 }
 
+/// A string, copied.
+inline simdjson::error_code read_string(od::value& v, std::string& out) {
+    std::string_view s;
+    if (auto e = v.get_string().get(s))
+        return e;
+    out.assign(s);
+    return simdjson::SUCCESS;
+}
+
 /// A string or null (empty).
 inline simdjson::error_code read_string_or_null(od::value& v, std::string& out) {
     bool null = false;
@@ -15237,9 +15214,82 @@ inline bool finite(double v) noexcept {
 } // namespace detail::json
 LLMCACHE_END_NAMESPACE
 // end of file: llmcache/backend/detail/json.hpp
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+LLMCACHE_BEGIN_NAMESPACE
+namespace detail::provider {
+
+/// Checks what a body cannot carry or the provider would refuse before sending anything:
+/// non-finite numbers, and tool JSON that does not parse or is not of the expected kind.
+inline Result<void> check_params(const Request& req, bool tool_choice_may_be_string) {
+    if (req.model.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no model id");
+    if (req.messages.empty())
+        return fail(ErrorCode::invalid_argument, "the request has no messages");
+    const GenerationParams& p = req.params;
+    if ((p.temperature && !json::finite(*p.temperature)) || (p.top_p && !json::finite(*p.top_p)))
+        return fail(ErrorCode::invalid_argument, "temperature and top_p must be finite numbers");
+    if (!p.tools_json.empty() && json::validate(p.tools_json) != json::Kind::array)
+        return fail(ErrorCode::invalid_argument, "GenerationParams::tools_json is not a JSON array");
+    if (!p.tool_choice_json.empty()) {
+        const json::Kind k = json::validate(p.tool_choice_json);
+        if (!(k == json::Kind::object || (tool_choice_may_be_string && k == json::Kind::string)))
+            return fail(ErrorCode::invalid_argument,
+                        tool_choice_may_be_string
+                            ? "GenerationParams::tool_choice_json is not a JSON object or string"
+                            : "GenerationParams::tool_choice_json is not a JSON object");
+    }
+    return {};
+}
+
+/// Room to reserve for a body: `fixed` bytes of structure and fields, plus the texts it carries.
+inline std::size_t body_size_hint(const Request& req, std::size_t fixed) {
+    const GenerationParams& p = req.params;
+    std::size_t size = fixed + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
+    for (const Message& m : req.messages)
+        size += m.content.size() + 40;
+    return size;
+}
+
+/// {"role":"<role>","content":"<content>"}: a message whose content is plain text.
+inline void write_text_message(JsonWriter& w, std::string_view role, std::string_view content) {
+    w.begin_object();
+    w.key("role").value(role);
+    w.key("content").value(content);
+    w.end_object();
+}
+
+/// temperature, top_p, top_k, the stop list under `stop_field`, tools and tool_choice, each when
+/// set (tools and tool_choice are the caller's JSON, checked by check_params, passed through).
+inline void write_sampling(JsonWriter& w, const GenerationParams& p, std::string_view stop_field) {
+    if (p.temperature)
+        w.key("temperature").value(*p.temperature);
+    if (p.top_p)
+        w.key("top_p").value(*p.top_p);
+    if (p.top_k)
+        w.key("top_k").value(*p.top_k);
+    if (!p.stop_sequences.empty()) {
+        w.key(stop_field).begin_array();
+        for (const std::string& s : p.stop_sequences)
+            w.value(s);
+        w.end_array();
+    }
+    if (!p.tools_json.empty())
+        w.key("tools").raw(p.tools_json);
+    if (!p.tool_choice_json.empty())
+        w.key("tool_choice").raw(p.tool_choice_json);
+}
+
+} // namespace detail::provider
+LLMCACHE_END_NAMESPACE
+// end of file: llmcache/backend/detail/chat_body.hpp
 // begin of file: llmcache/backend/detail/provider.hpp
 // What the HTTP model backends share: reading a provider's error body, mapping a status to an
 // ErrorCode, and POSTing a request with retries, whole or as a server-sent-event stream.
+// (The parts of the request body both APIs spell alike are in chat_body.hpp.)
 
 // begin of file: llmcache/detail/http/client.hpp
 // The HTTP layer under the model backends, the embeddings client and UpstashRestStore: one small,
@@ -15631,6 +15681,7 @@ LLMCACHE_END_NAMESPACE
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -15648,19 +15699,17 @@ struct ErrorBody {
     std::string message; ///< error.message, or the start of a body that is not JSON
 };
 
+/// Reads error.type, error.code (a string or a number) and error.message; stops at the first value
+/// it cannot read, keeping what it has.
 inline void read_error_fields(json::od::object& o, ErrorBody& out) {
-    for (auto field : o) {
-        std::string_view key;
-        json::od::value v;
-        if (field.unescaped_key().get(key) || field.value().get(v))
-            return;
+    (void)json::for_each_field(o, [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
         json::od::json_type t;
-        if (v.type().get(t))
-            return;
+        if (auto e = v.type().get(t))
+            return e;
         std::string_view s;
         if (t == json::od::json_type::string) {
-            if (v.get_string().get(s))
-                return;
+            if (auto e = v.get_string().get(s))
+                return e;
             if (key == "type")
                 out.type.assign(s);
             else if (key == "code")
@@ -15668,11 +15717,12 @@ inline void read_error_fields(json::od::object& o, ErrorBody& out) {
             else if (key == "message")
                 out.message.assign(s);
         } else if (t == json::od::json_type::number && key == "code") {
-            if (json::raw_of(v).get(s))
-                return;
+            if (auto e = json::raw_of(v).get(s))
+                return e;
             out.code.assign(s);
         }
-    }
+        return simdjson::SUCCESS;
+    });
 }
 
 /// The first `limit` bytes of a body that is not a JSON error (an HTML page from a proxy), with
@@ -15696,31 +15746,17 @@ inline std::string printable_prefix(std::string_view body, std::size_t limit = 2
 inline ErrorBody parse_error_body(std::string_view body) {
     ErrorBody out;
     std::string text(body);
-    json::pad(text);
-    json::od::document doc;
-    json::od::object root;
-    bool understood = false;
-    if (!json::thread_parser().iterate(text).get(doc) && !doc.get_object().get(root)) {
-        understood = true;
-        for (auto field : root) {
-            std::string_view key;
-            json::od::value v;
-            if (field.unescaped_key().get(key) || field.value().get(v)) {
-                understood = false;
-                break;
-            }
+    bool flat_value_unreadable = false; // stops reading, but what was read still counts
+    const simdjson::error_code stopped =
+        json::read_object(text, [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
             if (key == "error") {
                 json::od::json_type t;
-                if (v.type().get(t)) {
-                    understood = false;
-                    break;
-                }
+                if (auto e = v.type().get(t))
+                    return e;
                 if (t == json::od::json_type::object) {
                     json::od::object inner;
-                    if (v.get_object().get(inner)) {
-                        understood = false;
-                        break;
-                    }
+                    if (auto e = v.get_object().get(inner))
+                        return e;
                     read_error_fields(inner, out);
                 } else if (t == json::od::json_type::string) {
                     std::string_view s;
@@ -15730,8 +15766,10 @@ inline ErrorBody parse_error_body(std::string_view body) {
             } else if (key == "message" || key == "type" || key == "code") {
                 // Flat shape. Anthropic's top-level "type" is just "error": the inner one wins.
                 json::od::json_type t;
-                if (v.type().get(t))
-                    break;
+                if (auto e = v.type().get(t)) {
+                    flat_value_unreadable = true;
+                    return e;
+                }
                 std::string_view s;
                 if (t == json::od::json_type::string && !v.get_string().get(s)) {
                     if (key == "message" && out.message.empty())
@@ -15745,8 +15783,9 @@ inline ErrorBody parse_error_body(std::string_view body) {
                     out.code.assign(s);
                 }
             }
-        }
-    }
+            return simdjson::SUCCESS;
+        });
+    const bool understood = !stopped || flat_value_unreadable;
     if (out.message.empty() && (!understood || out.type.empty()))
         out.message = printable_prefix(body);
     return out;
@@ -15861,6 +15900,12 @@ inline std::string error_message(std::string_view provider, long status, const E
     return m;
 }
 
+/// The Error for an error body that arrived with a 2xx status, or as an event inside a stream.
+inline Error answer_error(std::string_view provider, std::string_view json_text) {
+    const ErrorBody b = parse_error_body(json_text);
+    return Error{code_for_type(b), error_message(provider, 0, b, {}, {}), 0, {}};
+}
+
 /// The Error for a response with a non-2xx status.
 inline Error status_error(std::string_view provider, const http::HttpResponse& r, std::string_view body,
                           std::string_view secret) {
@@ -15898,6 +15943,23 @@ struct Endpoint {
     std::chrono::milliseconds deadline{600'000};
     RetryPolicy retry{};
 };
+
+/// An Endpoint for `provider` at `url` with `headers`, taking the API key (the secret to scrub),
+/// the timeouts and the retry policy from a backend's options (AnthropicOptions, OpenAIOptions).
+template <class Options>
+Endpoint endpoint_for(std::string_view provider, std::string url, std::vector<http::Header> headers,
+                      const Options& o) {
+    Endpoint ep;
+    ep.provider = provider;
+    ep.url = std::move(url);
+    ep.headers = std::move(headers);
+    ep.secret = o.api_key;
+    ep.connect_timeout = o.connect_timeout;
+    ep.timeout = o.timeout;
+    ep.deadline = o.deadline;
+    ep.retry = o.retry;
+    return ep;
+}
 
 inline http::HttpRequest make_request(const Endpoint& ep, const std::string& body,
                                       std::chrono::milliseconds left) {
@@ -15995,28 +16057,88 @@ Result<Response> stream(const Endpoint& ep, const std::string& body, ParseWhole&
         });
 }
 
-/// Checks what a body cannot carry or the provider would refuse before sending anything:
-/// non-finite numbers, and tool JSON that does not parse or is not of the expected kind.
-inline Result<void> check_params(const Request& req, bool tool_choice_may_be_string) {
-    if (req.model.empty())
-        return fail(ErrorCode::invalid_argument, "the request has no model id");
-    if (req.messages.empty())
-        return fail(ErrorCode::invalid_argument, "the request has no messages");
-    const GenerationParams& p = req.params;
-    if ((p.temperature && !json::finite(*p.temperature)) || (p.top_p && !json::finite(*p.top_p)))
-        return fail(ErrorCode::invalid_argument, "temperature and top_p must be finite numbers");
-    if (!p.tools_json.empty() && json::validate(p.tools_json) != json::Kind::array)
-        return fail(ErrorCode::invalid_argument, "GenerationParams::tools_json is not a JSON array");
-    if (!p.tool_choice_json.empty()) {
-        const json::Kind k = json::validate(p.tool_choice_json);
-        if (!(k == json::Kind::object || (tool_choice_may_be_string && k == json::Kind::string)))
-            return fail(ErrorCode::invalid_argument,
-                        tool_choice_may_be_string
-                            ? "GenerationParams::tool_choice_json is not a JSON object or string"
-                            : "GenerationParams::tool_choice_json is not a JSON object");
-    }
-    return {};
+/// One model call: `body` (or why there is none) POSTed with retries, and the 2xx answer read by
+/// `parse(std::string&) -> Result<Response>`. The key is scrubbed from every error.
+template <class Parse>
+Result<Response> complete(const Endpoint& ep, Result<std::string> body, Parse&& parse) {
+    if (!body)
+        return unexpected<Error>(std::move(body.error()));
+    auto reply = post(ep, *body);
+    if (!reply)
+        return unexpected<Error>(std::move(reply.error()));
+    Result<Response> r = parse(reply->body);
+    if (!r)
+        http::detail::scrub(r.error().message, ep.secret);
+    return r;
 }
+
+/// One streamed model call: `body` (or why there is none) through stream<State>() above, with
+/// `parse_whole` for a server that answers with plain JSON. The key is scrubbed from every error.
+template <class State, class ParseWhole, class OnDelta>
+Result<Response> complete_stream(const Endpoint& ep, Result<std::string> body, ParseWhole&& parse_whole,
+                                 OnDelta& on_delta) {
+    if (!body)
+        return unexpected<Error>(std::move(body.error()));
+    Result<Response> r = stream<State>(ep, *body, parse_whole, on_delta);
+    if (!r)
+        http::detail::scrub(r.error().message, ep.secret);
+    return r;
+}
+
+/// What both stream assemblers keep between events: the answer so far, the tool calls that arrive
+/// in fragments (by content-block or tool-call index), the current event's JSON, and the error
+/// that stopped the stream.
+struct StreamedAnswer {
+    struct Tool {
+        std::uint64_t index = 0;
+        std::string id, name, input; ///< input: the arguments' JSON text, as streamed
+    };
+
+    Response response{};
+    std::vector<Tool> tools{};
+    std::optional<Error> error{};
+    std::string event{}; ///< a copy of the event's data, padded so simdjson reads it in place
+
+    /// Copies `data` into `event`, lets `read(std::string& text) -> bool` parse it, and only then
+    /// hands the text it collected to `deliver` (the callback may use the thread's parser itself).
+    template <class Read, class Deliver>
+    bool read_event(std::string_view data, Read&& read, Deliver& deliver) {
+        event.assign(data);
+        json::pad(event);
+        std::string text;
+        if (!read(text))
+            return false;
+        deliver(std::string_view(text));
+        return true;
+    }
+
+    /// Records why the stream stops; false, for on_event to return.
+    bool stop(Error e) {
+        error = std::move(e);
+        return false;
+    }
+    /// Stops the stream for an event that is not the JSON the API sends.
+    bool malformed(std::string_view provider, std::string_view kind, simdjson::error_code e) {
+        std::string what = "malformed stream ";
+        what += kind;
+        what += ": ";
+        what += json::describe(e);
+        return stop(json::bad_answer(provider, what).error());
+    }
+
+    Tool* tool(std::uint64_t index) noexcept {
+        for (Tool& t : tools)
+            if (t.index == index)
+                return &t;
+        return nullptr;
+    }
+
+    /// The assembled answer, stamped now.
+    Response take() {
+        response.created = std::chrono::system_clock::now();
+        return std::move(response);
+    }
+};
 
 /// Maps an Anthropic stop_reason (or an OpenAI finish_reason already translated) to StopReason.
 inline StopReason stop_reason_from(std::string_view s) noexcept {
@@ -16071,14 +16193,8 @@ inline constexpr std::string_view provider_name = "Anthropic";
 
 /// Reads the token counts of a usage object into `u`; counts that are absent or null are left as
 /// they were (unknown, or the value an earlier stream event gave).
-inline simdjson::error_code read_anthropic_usage(json::od::object& o, Usage& u) {
-    for (auto field : o) {
-        std::string_view key;
-        json::od::value v;
-        if (auto e = field.unescaped_key().get(key))
-            return e;
-        if (auto e = field.value().get(v))
-            return e;
+inline simdjson::error_code read_anthropic_usage(json::od::value& v, Usage& u) {
+    return json::for_each_field(v, [&](std::string_view key, json::od::value& count) -> simdjson::error_code {
         std::optional<std::uint64_t>* slot = nullptr;
         if (key == "input_tokens")
             slot = &u.input_tokens;
@@ -16089,23 +16205,23 @@ inline simdjson::error_code read_anthropic_usage(json::od::object& o, Usage& u) 
         else if (key == "cache_creation_input_tokens")
             slot = &u.cache_creation_input_tokens;
         if (slot == nullptr)
-            continue;
+            return simdjson::SUCCESS;
         std::optional<std::uint64_t> n;
-        if (auto e = json::read_count(v, n))
+        if (auto e = json::read_count(count, n))
             return e;
         if (n)
             *slot = n;
-    }
-    return simdjson::SUCCESS;
+        return simdjson::SUCCESS;
+    });
 }
 
 /// Appends one tool_use block, as the Messages API shows it, to a JSON array being written.
-inline void write_tool_use(json::Writer& w, std::string_view id, std::string_view name,
+inline void write_tool_use(JsonWriter& w, std::string_view id, std::string_view name,
                            std::string_view input) {
     w.begin_object();
-    w.key("type").string("tool_use");
-    w.key("id").string(id);
-    w.key("name").string(name);
+    w.key("type").value("tool_use");
+    w.key("id").value(id);
+    w.key("name").value(name);
     w.key("input").raw(input.empty() ? std::string_view("{}") : input);
     w.end_object();
 }
@@ -16117,164 +16233,110 @@ inline Result<std::string> request_body(const Request& req, int default_max_toke
     if (auto ok = provider::check_params(req, false); !ok)
         return unexpected<Error>(std::move(ok.error()));
     const GenerationParams& p = req.params;
-    std::string body;
-    std::size_t size = 160 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
-    for (const Message& m : req.messages)
-        size += m.content.size() + 40;
-    body.reserve(size);
-    json::Writer w(body);
+    JsonWriter w;
+    w.reserve(provider::body_size_hint(req, 160));
     w.begin_object();
-    w.key("model").string(req.model);
-    w.key("max_tokens").integer(p.max_tokens ? *p.max_tokens : default_max_tokens);
+    w.key("model").value(req.model);
+    w.key("max_tokens").value(p.max_tokens ? *p.max_tokens : default_max_tokens);
     if (!req.system.empty())
-        w.key("system").string(req.system);
+        w.key("system").value(req.system);
     w.key("messages").begin_array();
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
         const Message& m = req.messages[i];
+        if (m.role != Role::tool) {
+            provider::write_text_message(w, to_string(m.role), m.content);
+            continue;
+        }
+        const json::Kind k = json::validate(m.content);
+        if (k != json::Kind::array && k != json::Kind::object)
+            return fail(ErrorCode::invalid_argument,
+                        "message " + std::to_string(i) +
+                            ": a tool message must hold the content blocks as JSON (tool_result blocks)");
         w.begin_object();
-        if (m.role == Role::tool) {
-            const json::Kind k = json::validate(m.content);
-            if (k != json::Kind::array && k != json::Kind::object)
-                return fail(ErrorCode::invalid_argument,
-                            "message " + std::to_string(i) +
-                                ": a tool message must hold the content blocks as JSON (tool_result blocks)");
-            w.key("role").string("user");
-            w.key("content");
-            if (k == json::Kind::array) {
-                w.raw(m.content);
-            } else {
-                w.begin_array().raw(m.content).end_array();
-            }
+        w.key("role").value("user");
+        w.key("content");
+        if (k == json::Kind::array) {
+            w.raw(m.content);
         } else {
-            w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
-            w.key("content").string(m.content);
+            w.begin_array().raw(m.content).end_array();
         }
         w.end_object();
     }
     w.end_array();
-    if (p.temperature)
-        w.key("temperature").number(*p.temperature);
-    if (p.top_p)
-        w.key("top_p").number(*p.top_p);
-    if (p.top_k)
-        w.key("top_k").integer(*p.top_k);
-    if (!p.stop_sequences.empty()) {
-        w.key("stop_sequences").begin_array();
-        for (const std::string& s : p.stop_sequences)
-            w.string(s);
-        w.end_array();
-    }
-    if (!p.tools_json.empty())
-        w.key("tools").raw(p.tools_json);
-    if (!p.tool_choice_json.empty())
-        w.key("tool_choice").raw(p.tool_choice_json);
+    provider::write_sampling(w, p, "stop_sequences");
     if (stream)
-        w.key("stream").boolean(true);
+        w.key("stream").value(true);
     w.end_object();
-    return body;
+    return std::move(w).str();
 }
 
 /// Reads a Messages API answer (HTTP 200). `body` is padded in place for simdjson.
 /// Text blocks are joined into Response::text; tool_use blocks are kept as a JSON array in
 /// Response::tool_calls_json. Missing usage counts stay unknown.
 inline Result<Response> parse_message(std::string& body) {
-    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
-    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
-    json::pad(body);
-    json::od::document doc;
-    json::od::object root;
-    if (auto e = json::thread_parser().iterate(body).get(doc))
-        return bad_json(e);
-    if (auto e = doc.get_object().get(root))
-        return bad_json(e);
     Response r;
     bool has_content = false;
     bool is_error = false;
-    std::string tools;
-    json::Writer tw(tools);
-    for (auto field : root) {
-        std::string_view key;
-        json::od::value v;
-        if (auto e = field.unescaped_key().get(key))
-            return bad_json(e);
-        if (auto e = field.value().get(v))
-            return bad_json(e);
+    JsonWriter tools; // a JSON array of the tool_use blocks, begun at the first one
+    auto read_block = [&](json::od::value& element) -> simdjson::error_code {
+        std::string_view type, text, id, name, input;
+        auto read_block_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "type")
+                return v.get_string().get(type);
+            if (key == "text")
+                return v.get_string().get(text);
+            if (key == "id")
+                return v.get_string().get(id);
+            if (key == "name")
+                return v.get_string().get(name);
+            if (key == "input")
+                return json::raw_of(v).get(input);
+            return simdjson::SUCCESS;
+        };
+        if (auto e = json::for_each_field(element, read_block_field))
+            return e;
+        // The views into simdjson's string buffer stay valid until the parser reads another document.
+        if (type == "text") {
+            r.text.append(text);
+        } else if (type == "tool_use") {
+            if (tools.view().empty())
+                tools.begin_array();
+            write_tool_use(tools, id, name, input);
+        }
+        return simdjson::SUCCESS;
+    };
+    auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
         if (key == "type") {
             std::string_view t;
             if (auto e = v.get_string().get(t))
-                return bad_json(e);
+                return e;
             is_error = t == "error";
         } else if (key == "model") {
-            std::string_view s;
-            if (auto e = v.get_string().get(s))
-                return bad_json(e);
-            r.model.assign(s);
+            return json::read_string(v, r.model);
         } else if (key == "stop_reason") {
             std::string s;
             if (auto e = json::read_string_or_null(v, s))
-                return bad_json(e);
+                return e;
             r.stop_reason = provider::stop_reason_from(s);
         } else if (key == "stop_sequence") {
-            if (auto e = json::read_string_or_null(v, r.stop_sequence))
-                return bad_json(e);
+            return json::read_string_or_null(v, r.stop_sequence);
         } else if (key == "usage") {
-            json::od::object u;
-            if (auto e = v.get_object().get(u))
-                return bad_json(e);
-            if (auto e = read_anthropic_usage(u, r.usage))
-                return bad_json(e);
+            return read_anthropic_usage(v, r.usage);
         } else if (key == "content") {
-            json::od::array blocks;
-            if (auto e = v.get_array().get(blocks))
-                return bad_json(e);
             has_content = true;
-            for (auto element : blocks) {
-                json::od::object block;
-                if (auto e = element.get_object().get(block))
-                    return bad_json(e);
-                std::string_view type, text, id, name, input;
-                for (auto bf : block) {
-                    std::string_view bk;
-                    json::od::value bv;
-                    if (auto e = bf.unescaped_key().get(bk))
-                        return bad_json(e);
-                    if (auto e = bf.value().get(bv))
-                        return bad_json(e);
-                    simdjson::error_code e = simdjson::SUCCESS;
-                    if (bk == "type")
-                        e = bv.get_string().get(type);
-                    else if (bk == "text")
-                        e = bv.get_string().get(text);
-                    else if (bk == "id")
-                        e = bv.get_string().get(id);
-                    else if (bk == "name")
-                        e = bv.get_string().get(name);
-                    else if (bk == "input")
-                        e = json::raw_of(bv).get(input);
-                    if (e)
-                        return bad_json(e);
-                }
-                // The views into simdjson's string buffer stay valid for this document.
-                if (type == "text") {
-                    r.text.append(text);
-                } else if (type == "tool_use") {
-                    if (tools.empty())
-                        tw.begin_array();
-                    write_tool_use(tw, id, name, input);
-                }
-            }
+            return json::for_each_element(v, read_block);
         }
-    }
-    if (is_error) {
-        const provider::ErrorBody b = provider::parse_error_body(body);
-        return unexpected<Error>(
-            Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}});
-    }
+        return simdjson::SUCCESS;
+    };
+    if (auto e = json::read_object(body, read_field))
+        return json::bad_answer(provider_name, json::describe(e));
+    if (is_error)
+        return unexpected<Error>(provider::answer_error(provider_name, body));
     if (!has_content)
-        return bad("no content array");
-    if (!tools.empty()) {
-        tw.end_array();
-        r.tool_calls_json = std::move(tools);
+        return json::bad_answer(provider_name, "no content array");
+    if (!tools.view().empty()) {
+        tools.end_array();
+        r.tool_calls_json = std::move(tools).str();
     }
     r.created = std::chrono::system_clock::now();
     return r;
@@ -16288,156 +16350,95 @@ class StreamState {
 public:
     template <class Deliver>
     bool on_event(const SseEvent& ev, Deliver& deliver) {
-        scratch_.assign(ev.data);
-        json::pad(scratch_);
-        std::string text;
-        if (!read_event(text))
-            return false;
-        deliver(std::string_view(text)); // after parsing: the callback may use the parser itself
-        return true;
+        return s_.read_event(
+            ev.data, [&](std::string& text) { return read_event(text); }, deliver);
     }
 
     Result<Response> finish(bool cut) {
-        if (error_)
-            return unexpected<Error>(*error_);
+        if (s_.error)
+            return unexpected<Error>(*s_.error);
         if (!stopped_)
             return json::bad_answer(provider_name,
                                     cut ? "the stream was cut inside an event, before message_stop"
                                         : "the stream ended before message_stop");
         if (!started_)
             return json::bad_answer(provider_name, "the stream had no message_start");
-        if (!tools_.empty()) {
-            std::string out;
-            json::Writer w(out);
+        if (!s_.tools.empty()) {
+            JsonWriter w;
             w.begin_array();
-            for (const ToolBlock& t : tools_) {
+            for (const auto& t : s_.tools) {
                 if (!t.input.empty() && json::validate(t.input) != json::Kind::object)
                     return json::bad_answer(provider_name, "a tool_use input streamed is not a JSON object");
                 write_tool_use(w, t.id, t.name, t.input);
             }
             w.end_array();
-            resp_.tool_calls_json = std::move(out);
+            s_.response.tool_calls_json = std::move(w).str();
         }
-        resp_.created = std::chrono::system_clock::now();
-        return std::move(resp_);
+        return s_.take();
     }
 
 private:
-    struct ToolBlock {
-        std::uint64_t index = 0;
-        std::string id, name, input;
-    };
-
-    bool malformed(simdjson::error_code e) {
-        error_ = json::bad_answer(provider_name, "malformed stream event: " + json::describe(e)).error();
-        return false;
-    }
-
-    ToolBlock* tool_at(std::uint64_t index) {
-        for (ToolBlock& t : tools_)
-            if (t.index == index)
-                return &t;
-        return nullptr;
-    }
+    bool malformed(simdjson::error_code e) { return s_.malformed(provider_name, "event", e); }
 
     bool read_event(std::string& text) {
-        json::od::document doc;
-        json::od::object root;
-        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
-            return malformed(e);
-        if (auto e = doc.get_object().get(root))
-            return malformed(e);
         std::string_view type, block_type, block_id, block_name, block_text, delta_type, delta_text, partial;
         std::string stop_reason, stop_sequence;
         bool has_stop_reason = false, has_stop_sequence = false, has_error = false;
         std::uint64_t index = 0;
-        for (auto field : root) {
-            std::string_view key;
-            json::od::value v;
-            if (auto e = field.unescaped_key().get(key))
-                return malformed(e);
-            if (auto e = field.value().get(v))
-                return malformed(e);
-            simdjson::error_code e = simdjson::SUCCESS;
-            if (key == "type") {
-                e = v.get_string().get(type);
-            } else if (key == "index") {
-                e = v.get_uint64().get(index);
-            } else if (key == "message") { // message_start
-                json::od::object m;
-                if ((e = v.get_object().get(m)))
-                    return malformed(e);
-                for (auto mf : m) {
-                    std::string_view mk;
-                    json::od::value mv;
-                    if ((e = mf.unescaped_key().get(mk)) || (e = mf.value().get(mv)))
-                        return malformed(e);
-                    if (mk == "model") {
-                        std::string_view s;
-                        if ((e = mv.get_string().get(s)))
-                            return malformed(e);
-                        resp_.model.assign(s);
-                    } else if (mk == "usage") {
-                        json::od::object u;
-                        if ((e = mv.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
-                            return malformed(e);
-                    }
-                }
-            } else if (key == "content_block") {
-                json::od::object b;
-                if ((e = v.get_object().get(b)))
-                    return malformed(e);
-                for (auto bf : b) {
-                    std::string_view bk;
-                    json::od::value bv;
-                    if ((e = bf.unescaped_key().get(bk)) || (e = bf.value().get(bv)))
-                        return malformed(e);
-                    if (bk == "type")
-                        e = bv.get_string().get(block_type);
-                    else if (bk == "id")
-                        e = bv.get_string().get(block_id);
-                    else if (bk == "name")
-                        e = bv.get_string().get(block_name);
-                    else if (bk == "text")
-                        e = bv.get_string().get(block_text);
-                    if (e)
-                        return malformed(e);
-                }
-            } else if (key == "delta") {
-                json::od::object d;
-                if ((e = v.get_object().get(d)))
-                    return malformed(e);
-                for (auto df : d) {
-                    std::string_view dk;
-                    json::od::value dv;
-                    if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
-                        return malformed(e);
-                    if (dk == "type")
-                        e = dv.get_string().get(delta_type);
-                    else if (dk == "text")
-                        e = dv.get_string().get(delta_text);
-                    else if (dk == "partial_json")
-                        e = dv.get_string().get(partial);
-                    else if (dk == "stop_reason") {
-                        e = json::read_string_or_null(dv, stop_reason);
-                        has_stop_reason = true;
-                    } else if (dk == "stop_sequence") {
-                        e = json::read_string_or_null(dv, stop_sequence);
-                        has_stop_sequence = true;
-                    }
-                    if (e)
-                        return malformed(e);
-                }
-            } else if (key == "usage") { // message_delta: cumulative counts
-                json::od::object u;
-                if ((e = v.get_object().get(u)) || (e = read_anthropic_usage(u, resp_.usage)))
-                    return malformed(e);
-            } else if (key == "error") {
-                has_error = true;
+        auto read_message = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "model")
+                return json::read_string(v, s_.response.model);
+            if (key == "usage")
+                return read_anthropic_usage(v, s_.response.usage);
+            return simdjson::SUCCESS;
+        };
+        auto read_block = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "type")
+                return v.get_string().get(block_type);
+            if (key == "id")
+                return v.get_string().get(block_id);
+            if (key == "name")
+                return v.get_string().get(block_name);
+            if (key == "text")
+                return v.get_string().get(block_text);
+            return simdjson::SUCCESS;
+        };
+        auto read_delta = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "type")
+                return v.get_string().get(delta_type);
+            if (key == "text")
+                return v.get_string().get(delta_text);
+            if (key == "partial_json")
+                return v.get_string().get(partial);
+            if (key == "stop_reason") {
+                has_stop_reason = true;
+                return json::read_string_or_null(v, stop_reason);
             }
-            if (e)
-                return malformed(e);
-        }
+            if (key == "stop_sequence") {
+                has_stop_sequence = true;
+                return json::read_string_or_null(v, stop_sequence);
+            }
+            return simdjson::SUCCESS;
+        };
+        auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "type")
+                return v.get_string().get(type);
+            if (key == "index")
+                return v.get_uint64().get(index);
+            if (key == "message") // message_start
+                return json::for_each_field(v, read_message);
+            if (key == "content_block")
+                return json::for_each_field(v, read_block);
+            if (key == "delta")
+                return json::for_each_field(v, read_delta);
+            if (key == "usage") // message_delta: cumulative counts
+                return read_anthropic_usage(v, s_.response.usage);
+            if (key == "error")
+                has_error = true;
+            return simdjson::SUCCESS;
+        };
+        if (auto e = json::read_object(s_.event, read_field))
+            return malformed(e);
 
         if (type == "message_start") {
             started_ = true;
@@ -16445,45 +16446,37 @@ private:
             if (block_type == "text")
                 append(text, block_text);
             else if (block_type == "tool_use")
-                tools_.push_back(ToolBlock{index, std::string(block_id), std::string(block_name), {}});
+                s_.tools.push_back({index, std::string(block_id), std::string(block_name), {}});
         } else if (type == "content_block_delta") {
             if (delta_type == "text_delta") {
                 append(text, delta_text);
             } else if (delta_type == "input_json_delta") {
-                ToolBlock* t = tool_at(index);
-                if (t == nullptr) {
-                    error_ =
+                auto* t = s_.tool(index);
+                if (t == nullptr)
+                    return s_.stop(
                         json::bad_answer(provider_name, "input_json_delta for a block that is not tool_use")
-                            .error();
-                    return false;
-                }
+                            .error());
                 t->input.append(partial);
             }
         } else if (type == "message_delta") {
             if (has_stop_reason)
-                resp_.stop_reason = provider::stop_reason_from(stop_reason);
+                s_.response.stop_reason = provider::stop_reason_from(stop_reason);
             if (has_stop_sequence)
-                resp_.stop_sequence = std::move(stop_sequence);
+                s_.response.stop_sequence = std::move(stop_sequence);
         } else if (type == "message_stop") {
             stopped_ = true;
         } else if (type == "error" || has_error) {
-            const provider::ErrorBody b = provider::parse_error_body(scratch_);
-            error_ = Error{
-                provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
-            return false;
+            return s_.stop(provider::answer_error(provider_name, s_.event));
         }
         return true;
     }
 
     void append(std::string& text, std::string_view piece) {
-        resp_.text.append(piece);
+        s_.response.text.append(piece);
         text.append(piece);
     }
 
-    Response resp_{};
-    std::vector<ToolBlock> tools_{};
-    std::optional<Error> error_{};
-    std::string scratch_{};
+    provider::StreamedAnswer s_{};
     bool started_ = false;
     bool stopped_ = false;
 };
@@ -16497,6 +16490,7 @@ LLMCACHE_END_NAMESPACE
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -16540,17 +16534,9 @@ public:
     Result<Response> complete(const Request& req) const {
         if (auto missing = check_key(); !missing)
             return unexpected<Error>(std::move(missing.error()));
-        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, false);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        const detail::provider::Endpoint ep = endpoint(false);
-        auto reply = detail::provider::post(ep, *body);
-        if (!reply)
-            return unexpected<Error>(std::move(reply.error()));
-        auto r = detail::anthropic::parse_message(reply->body);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete(
+            endpoint(false), detail::anthropic::request_body(req, opts_.default_max_tokens, false),
+            detail::anthropic::parse_message);
     }
 
     /// Streams the answer: `on_delta(std::string_view)` gets each piece of text as it arrives; the
@@ -16564,15 +16550,9 @@ public:
     const {
         if (auto missing = check_key(); !missing)
             return unexpected<Error>(std::move(missing.error()));
-        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, true);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        const detail::provider::Endpoint ep = endpoint(true);
-        auto r = detail::provider::stream<detail::anthropic::StreamState>(
-            ep, *body, [](std::string& whole) { return detail::anthropic::parse_message(whole); }, on_delta);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete_stream<detail::anthropic::StreamState>(
+            endpoint(true), detail::anthropic::request_body(req, opts_.default_max_tokens, true),
+            detail::anthropic::parse_message, on_delta);
     }
 
 private:
@@ -16584,21 +16564,15 @@ private:
     }
 
     detail::provider::Endpoint endpoint(bool streaming) const {
-        detail::provider::Endpoint ep;
-        ep.provider = detail::anthropic::provider_name;
-        ep.url = url();
-        ep.headers = {{"x-api-key", opts_.api_key},
-                      {"anthropic-version", opts_.version},
-                      {"content-type", "application/json"},
-                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        std::vector<http::Header> headers = {
+            {"x-api-key", opts_.api_key},
+            {"anthropic-version", opts_.version},
+            {"content-type", "application/json"},
+            {"accept", streaming ? "text/event-stream" : "application/json"}};
         if (!opts_.beta.empty())
-            ep.headers.push_back({"anthropic-beta", opts_.beta});
-        ep.secret = opts_.api_key;
-        ep.connect_timeout = opts_.connect_timeout;
-        ep.timeout = opts_.timeout;
-        ep.deadline = opts_.deadline;
-        ep.retry = opts_.retry;
-        return ep;
+            headers.push_back({"anthropic-beta", opts_.beta});
+        return detail::provider::endpoint_for(detail::anthropic::provider_name, url(), std::move(headers),
+                                              opts_);
     }
 
     AnthropicOptions opts_{};
@@ -16685,119 +16659,66 @@ inline Result<std::string> request_body(const Request& req, const BodyOptions& o
     if (auto ok = provider::check_params(req, true); !ok)
         return unexpected<Error>(std::move(ok.error()));
     const GenerationParams& p = req.params;
-    std::string body;
-    std::size_t size = 200 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
-    for (const Message& m : req.messages)
-        size += m.content.size() + 40;
-    body.reserve(size);
-    json::Writer w(body);
+    JsonWriter w;
+    w.reserve(provider::body_size_hint(req, 200));
     w.begin_object();
-    w.key("model").string(req.model);
+    w.key("model").value(req.model);
     w.key("messages").begin_array();
-    if (!req.system.empty()) {
-        w.begin_object();
-        w.key("role").string("system");
-        w.key("content").string(req.system);
-        w.end_object();
-    }
+    if (!req.system.empty())
+        provider::write_text_message(w, "system", req.system);
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
         const Message& m = req.messages[i];
-        if (m.role == Role::tool) {
-            if (json::validate(m.content) != json::Kind::object)
-                return fail(ErrorCode::invalid_argument,
-                            "message " + std::to_string(i) +
-                                ": a tool message must be a JSON object with tool_call_id and content");
-            // {"role":"tool", <the object's own fields>}
-            const std::string_view object = trim_json_space(m.content); // "{...}", validated
-            const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
-            std::string merged = "{\"role\":\"tool\"";
-            if (!fields.empty()) {
-                merged += ',';
-                merged.append(fields);
-            }
-            merged += '}';
-            w.raw(merged);
+        if (m.role != Role::tool) {
+            provider::write_text_message(w, to_string(m.role), m.content);
             continue;
         }
-        w.begin_object();
-        w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
-        w.key("content").string(m.content);
-        w.end_object();
+        if (json::validate(m.content) != json::Kind::object)
+            return fail(ErrorCode::invalid_argument,
+                        "message " + std::to_string(i) +
+                            ": a tool message must be a JSON object with tool_call_id and content");
+        // {"role":"tool", <the object's own fields>}
+        const std::string_view object = trim_json_space(m.content); // "{...}", validated
+        const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
+        std::string merged = "{\"role\":\"tool\"";
+        if (!fields.empty()) {
+            merged += ',';
+            merged.append(fields);
+        }
+        merged += '}';
+        w.raw(merged);
     }
     w.end_array();
     if (p.max_tokens)
-        w.key(o.max_tokens_field).integer(*p.max_tokens);
-    if (p.temperature)
-        w.key("temperature").number(*p.temperature);
-    if (p.top_p)
-        w.key("top_p").number(*p.top_p);
-    if (p.top_k) // not an OpenAI parameter; vLLM and llama.cpp accept it, OpenAI refuses it (400)
-        w.key("top_k").integer(*p.top_k);
-    if (!p.stop_sequences.empty()) {
-        w.key("stop").begin_array();
-        for (const std::string& s : p.stop_sequences)
-            w.string(s);
-        w.end_array();
-    }
-    if (!p.tools_json.empty())
-        w.key("tools").raw(p.tools_json);
-    if (!p.tool_choice_json.empty())
-        w.key("tool_choice").raw(p.tool_choice_json);
+        w.key(o.max_tokens_field).value(*p.max_tokens);
+    provider::write_sampling(w, p, "stop");
     if (stream) {
-        w.key("stream").boolean(true);
+        w.key("stream").value(true);
         if (o.stream_usage)
-            w.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+            w.key("stream_options").begin_object().key("include_usage").value(true).end_object();
     }
     w.end_object();
-    return body;
+    return std::move(w).str();
 }
 
 /// Reads an OpenAI usage object. prompt_tokens counts the prompt-cache hits too, while
 /// Usage::input_tokens means uncached input (as Anthropic reports it, and as pricing.hpp prices
 /// it): input_tokens = prompt_tokens - cached_tokens, cache_read_input_tokens = cached_tokens.
 inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
-    bool null = false;
-    if (auto e = v.is_null().get(null))
-        return e;
-    if (null)
-        return simdjson::SUCCESS;
-    json::od::object o;
-    if (auto e = v.get_object().get(o))
-        return e;
     std::optional<std::uint64_t> prompt, completion, cached;
-    for (auto field : o) {
-        std::string_view key;
-        json::od::value fv;
-        if (auto e = field.unescaped_key().get(key))
-            return e;
-        if (auto e = field.value().get(fv))
-            return e;
-        simdjson::error_code e = simdjson::SUCCESS;
-        if (key == "prompt_tokens") {
-            e = json::read_count(fv, prompt);
-        } else if (key == "completion_tokens") {
-            e = json::read_count(fv, completion);
-        } else if (key == "prompt_tokens_details") {
-            bool details_null = false;
-            if ((e = fv.is_null().get(details_null)))
-                return e;
-            if (details_null)
-                continue;
-            json::od::object d;
-            if ((e = fv.get_object().get(d)))
-                return e;
-            for (auto df : d) {
-                std::string_view dk;
-                json::od::value dv;
-                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
-                    return e;
-                if (dk == "cached_tokens" && (e = json::read_count(dv, cached)))
-                    return e;
-            }
-        }
-        if (e)
-            return e;
-    }
+    auto read_details = [&](std::string_view key, json::od::value& dv) -> simdjson::error_code {
+        return key == "cached_tokens" ? json::read_count(dv, cached) : simdjson::SUCCESS;
+    };
+    auto read_field = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+        if (key == "prompt_tokens")
+            return json::read_count(fv, prompt);
+        if (key == "completion_tokens")
+            return json::read_count(fv, completion);
+        if (key == "prompt_tokens_details")
+            return json::for_each_field_or_null(fv, read_details);
+        return simdjson::SUCCESS;
+    };
+    if (auto e = json::for_each_field_or_null(v, read_field))
+        return e;
     if (prompt) {
         if (cached && *cached <= *prompt) {
             out.input_tokens = *prompt - *cached;
@@ -16811,105 +16732,73 @@ inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
     return simdjson::SUCCESS;
 }
 
-inline Error error_from(std::string_view json_text) {
-    const provider::ErrorBody b = provider::parse_error_body(json_text);
-    return Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
-}
-
 /// Reads a chat.completion (HTTP 200). `body` is padded in place. The first choice is the answer;
 /// message.tool_calls is kept as the provider's JSON in Response::tool_calls_json; a refusal with
 /// no content becomes the text with StopReason::refusal. Missing usage stays unknown.
 inline Result<Response> parse_completion(std::string& body) {
-    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
-    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
-    json::pad(body);
-    json::od::document doc;
-    json::od::object root;
-    if (auto e = json::thread_parser().iterate(body).get(doc))
-        return bad_json(e);
-    if (auto e = doc.get_object().get(root))
-        return bad_json(e);
     Response r;
     bool has_choice = false, has_message = false, has_error = false;
     std::string refusal;
-    for (auto field : root) {
-        std::string_view key;
-        json::od::value v;
-        if (auto e = field.unescaped_key().get(key))
-            return bad_json(e);
-        if (auto e = field.value().get(v))
-            return bad_json(e);
-        if (key == "model") {
-            std::string_view s;
-            if (auto e = v.get_string().get(s))
-                return bad_json(e);
-            r.model.assign(s);
-        } else if (key == "usage") {
-            if (auto e = read_usage(v, r.usage))
-                return bad_json(e);
-        } else if (key == "error") {
-            has_error = true;
-        } else if (key == "choices") {
-            json::od::array choices;
-            if (auto e = v.get_array().get(choices))
-                return bad_json(e);
-            for (auto element : choices) {
-                json::od::object choice;
-                if (auto e = element.get_object().get(choice))
-                    return bad_json(e);
-                if (has_choice)
-                    continue; // n > 1: the first choice is the answer
-                has_choice = true;
-                for (auto cf : choice) {
-                    std::string_view ck;
-                    json::od::value cv;
-                    if (auto e = cf.unescaped_key().get(ck))
-                        return bad_json(e);
-                    if (auto e = cf.value().get(cv))
-                        return bad_json(e);
-                    if (ck == "finish_reason") {
-                        std::string s;
-                        if (auto e = json::read_string_or_null(cv, s))
-                            return bad_json(e);
-                        r.stop_reason = finish_reason_from(s);
-                    } else if (ck == "message") {
-                        json::od::object m;
-                        if (auto e = cv.get_object().get(m))
-                            return bad_json(e);
-                        has_message = true;
-                        for (auto mf : m) {
-                            std::string_view mk;
-                            json::od::value mv;
-                            if (auto e = mf.unescaped_key().get(mk))
-                                return bad_json(e);
-                            if (auto e = mf.value().get(mv))
-                                return bad_json(e);
-                            simdjson::error_code e = simdjson::SUCCESS;
-                            if (mk == "content") {
-                                e = json::read_string_or_null(mv, r.text);
-                            } else if (mk == "refusal") {
-                                e = json::read_string_or_null(mv, refusal);
-                            } else if (mk == "tool_calls") {
-                                bool null = false;
-                                if (!(e = mv.is_null().get(null)) && !null) {
-                                    json::od::array calls;
-                                    std::string_view raw;
-                                    if (!(e = mv.get_array().get(calls)) && !(e = calls.raw_json().get(raw)))
-                                        r.tool_calls_json.assign(raw);
-                                }
-                            }
-                            if (e)
-                                return bad_json(e);
-                        }
-                    }
-                }
-            }
+    auto read_message = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "content")
+            return json::read_string_or_null(v, r.text);
+        if (key == "refusal")
+            return json::read_string_or_null(v, refusal);
+        if (key == "tool_calls") {
+            bool null = false;
+            if (auto e = v.is_null().get(null); e || null)
+                return e;
+            json::od::array calls;
+            std::string_view raw;
+            if (auto e = v.get_array().get(calls))
+                return e;
+            if (auto e = calls.raw_json().get(raw))
+                return e;
+            r.tool_calls_json.assign(raw);
         }
-    }
+        return simdjson::SUCCESS;
+    };
+    auto read_choice_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "finish_reason") {
+            std::string s;
+            if (auto e = json::read_string_or_null(v, s))
+                return e;
+            r.stop_reason = finish_reason_from(s);
+        } else if (key == "message") {
+            json::od::object m;
+            if (auto e = v.get_object().get(m))
+                return e;
+            has_message = true;
+            return json::for_each_field(m, read_message);
+        }
+        return simdjson::SUCCESS;
+    };
+    auto read_choice = [&](json::od::value& element) -> simdjson::error_code {
+        json::od::object choice;
+        if (auto e = element.get_object().get(choice))
+            return e;
+        if (has_choice)
+            return simdjson::SUCCESS; // n > 1: the first choice is the answer
+        has_choice = true;
+        return json::for_each_field(choice, read_choice_field);
+    };
+    auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "model")
+            return json::read_string(v, r.model);
+        if (key == "usage")
+            return read_usage(v, r.usage);
+        if (key == "choices")
+            return json::for_each_element(v, read_choice);
+        if (key == "error")
+            has_error = true;
+        return simdjson::SUCCESS;
+    };
+    if (auto e = json::read_object(body, read_field))
+        return json::bad_answer(provider_name, json::describe(e));
     if (has_error)
-        return unexpected<Error>(error_from(body));
+        return unexpected<Error>(provider::answer_error(provider_name, body));
     if (!has_choice || !has_message)
-        return bad("no choices[0].message");
+        return json::bad_answer(provider_name, "no choices[0].message");
     if (r.tool_calls_json == "[]")
         r.tool_calls_json.clear();
     if (r.text.empty() && !refusal.empty()) {
@@ -16931,213 +16820,141 @@ public:
             done_ = true;
             return true;
         }
-        scratch_.assign(ev.data);
-        json::pad(scratch_);
-        std::string text;
-        if (!read_chunk(text))
-            return false;
-        deliver(std::string_view(text));
-        return true;
+        return s_.read_event(
+            ev.data, [&](std::string& text) { return read_chunk(text); }, deliver);
     }
 
     Result<Response> finish(bool cut) {
-        if (error_)
-            return unexpected<Error>(*error_);
+        if (s_.error)
+            return unexpected<Error>(*s_.error);
         if (!done_)
             return json::bad_answer(provider_name, cut ? "the stream was cut inside an event, before [DONE]"
                                                        : "the stream ended before [DONE]");
-        if (!tools_.empty()) {
-            std::string out;
-            json::Writer w(out);
+        if (!s_.tools.empty()) {
+            JsonWriter w;
             w.begin_array();
-            for (const ToolCall& t : tools_) {
+            for (const auto& t : s_.tools) {
                 w.begin_object();
-                w.key("id").string(t.id);
-                w.key("type").string("function");
-                w.key("function")
-                    .begin_object()
-                    .key("name")
-                    .string(t.name)
-                    .key("arguments")
-                    .string(t.arguments);
+                w.key("id").value(t.id);
+                w.key("type").value("function");
+                w.key("function").begin_object().key("name").value(t.name).key("arguments").value(t.input);
                 w.end_object().end_object();
             }
             w.end_array();
-            resp_.tool_calls_json = std::move(out);
+            s_.response.tool_calls_json = std::move(w).str();
         }
-        if (resp_.text.empty() && !refusal_.empty()) {
-            resp_.text = std::move(refusal_);
-            resp_.stop_reason = StopReason::refusal;
+        if (s_.response.text.empty() && !refusal_.empty()) {
+            s_.response.text = std::move(refusal_);
+            s_.response.stop_reason = StopReason::refusal;
         }
-        resp_.created = std::chrono::system_clock::now();
-        return std::move(resp_);
+        return s_.take();
     }
 
 private:
-    struct ToolCall {
-        std::uint64_t index = 0;
-        std::string id, name, arguments;
-    };
+    bool malformed(simdjson::error_code e) { return s_.malformed(provider_name, "chunk", e); }
 
-    bool malformed(simdjson::error_code e) {
-        error_ = json::bad_answer(provider_name, "malformed stream chunk: " + json::describe(e)).error();
-        return false;
-    }
-
-    ToolCall& tool_at(std::uint64_t index) {
-        for (ToolCall& t : tools_)
-            if (t.index == index)
-                return t;
-        tools_.push_back(ToolCall{index, {}, {}, {}});
-        return tools_.back();
+    /// The tool call at `index`, added at its first fragment.
+    provider::StreamedAnswer::Tool& tool_at(std::uint64_t index) {
+        if (auto* t = s_.tool(index))
+            return *t;
+        s_.tools.push_back({index, {}, {}, {}});
+        return s_.tools.back();
     }
 
     simdjson::error_code read_tool_calls(json::od::value& v) {
         bool null = false;
         if (auto e = v.is_null().get(null); e || null)
             return e;
-        json::od::array calls;
-        if (auto e = v.get_array().get(calls))
-            return e;
-        for (auto element : calls) {
-            json::od::object call;
-            if (auto e = element.get_object().get(call))
-                return e;
+        return json::for_each_element(v, [&](json::od::value& call) -> simdjson::error_code {
             std::uint64_t index = 0;
             std::string_view id, name, arguments;
-            for (auto f : call) {
-                std::string_view k;
-                json::od::value fv;
-                if (auto e = f.unescaped_key().get(k))
-                    return e;
-                if (auto e = f.value().get(fv))
-                    return e;
-                simdjson::error_code e = simdjson::SUCCESS;
-                if (k == "index") {
-                    e = fv.get_uint64().get(index);
-                } else if (k == "id") {
-                    e = fv.get_string().get(id);
-                } else if (k == "function") {
-                    json::od::object fn;
-                    if ((e = fv.get_object().get(fn)))
-                        return e;
-                    for (auto ff : fn) {
-                        std::string_view fk;
-                        json::od::value ffv;
-                        if ((e = ff.unescaped_key().get(fk)) || (e = ff.value().get(ffv)))
-                            return e;
-                        if (fk == "name")
-                            e = ffv.get_string().get(name);
-                        else if (fk == "arguments")
-                            e = ffv.get_string().get(arguments);
-                        if (e)
-                            return e;
-                    }
-                }
-                if (e)
-                    return e;
-            }
-            ToolCall& t = tool_at(index);
+            auto read_function = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+                if (key == "name")
+                    return fv.get_string().get(name);
+                if (key == "arguments")
+                    return fv.get_string().get(arguments);
+                return simdjson::SUCCESS;
+            };
+            auto read_call_field = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+                if (key == "index")
+                    return fv.get_uint64().get(index);
+                if (key == "id")
+                    return fv.get_string().get(id);
+                if (key == "function")
+                    return json::for_each_field(fv, read_function);
+                return simdjson::SUCCESS;
+            };
+            if (auto e = json::for_each_field(call, read_call_field))
+                return e;
+            auto& t = tool_at(index);
             t.id.append(id);
             t.name.append(name);
-            t.arguments.append(arguments);
-        }
-        return simdjson::SUCCESS;
+            t.input.append(arguments);
+            return simdjson::SUCCESS;
+        });
     }
 
     bool read_chunk(std::string& text) {
-        json::od::document doc;
-        json::od::object root;
-        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
-            return malformed(e);
-        if (auto e = doc.get_object().get(root))
-            return malformed(e);
         bool has_error = false;
-        for (auto field : root) {
-            std::string_view key;
-            json::od::value v;
-            if (auto e = field.unescaped_key().get(key))
-                return malformed(e);
-            if (auto e = field.value().get(v))
-                return malformed(e);
-            simdjson::error_code e = simdjson::SUCCESS;
-            if (key == "error") {
-                has_error = true;
-            } else if (key == "model") {
-                std::string_view s;
-                if (!(e = v.get_string().get(s)))
-                    resp_.model.assign(s);
-            } else if (key == "usage") {
-                e = read_usage(v, resp_.usage);
-            } else if (key == "choices") {
-                json::od::array choices;
-                if ((e = v.get_array().get(choices)))
-                    return malformed(e);
-                for (auto element : choices) {
-                    json::od::object choice;
-                    if ((e = element.get_object().get(choice)))
-                        return malformed(e);
-                    std::uint64_t index = 0;
-                    std::string_view content, refusal;
-                    std::string finish;
-                    bool has_finish = false;
-                    for (auto cf : choice) {
-                        std::string_view ck;
-                        json::od::value cv;
-                        if ((e = cf.unescaped_key().get(ck)) || (e = cf.value().get(cv)))
-                            return malformed(e);
-                        if (ck == "index") {
-                            e = cv.get_uint64().get(index);
-                        } else if (ck == "finish_reason") {
-                            e = json::read_string_or_null(cv, finish);
-                            has_finish = !e && !finish.empty();
-                        } else if (ck == "delta") {
-                            json::od::object d;
-                            if ((e = cv.get_object().get(d)))
-                                return malformed(e);
-                            for (auto df : d) {
-                                std::string_view dk;
-                                json::od::value dv;
-                                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
-                                    return malformed(e);
-                                bool null = false;
-                                if (dk == "content" || dk == "refusal") {
-                                    if (!(e = dv.is_null().get(null)) && !null)
-                                        e = dv.get_string().get(dk == "content" ? content : refusal);
-                                } else if (dk == "tool_calls") {
-                                    e = read_tool_calls(dv);
-                                }
-                                if (e)
-                                    return malformed(e);
-                            }
-                        }
-                        if (e)
-                            return malformed(e);
-                    }
-                    if (index != 0)
-                        continue; // n > 1: the first choice is the answer
-                    resp_.text.append(content);
-                    text.append(content);
-                    refusal_.append(refusal);
-                    if (has_finish)
-                        resp_.stop_reason = finish_reason_from(finish);
+        auto read_choice = [&](json::od::value& element) -> simdjson::error_code {
+            std::uint64_t index = 0;
+            std::string_view content, refusal;
+            std::string finish;
+            bool has_finish = false;
+            auto read_delta = [&](std::string_view key, json::od::value& dv) -> simdjson::error_code {
+                if (key == "content" || key == "refusal") {
+                    bool null = false;
+                    if (auto e = dv.is_null().get(null); e || null)
+                        return e;
+                    return dv.get_string().get(key == "content" ? content : refusal);
                 }
-            }
-            if (e)
-                return malformed(e);
-        }
-        if (has_error) {
-            error_ = error_from(scratch_);
-            return false;
-        }
+                if (key == "tool_calls")
+                    return read_tool_calls(dv);
+                return simdjson::SUCCESS;
+            };
+            auto read_choice_field = [&](std::string_view key, json::od::value& cv) -> simdjson::error_code {
+                if (key == "index")
+                    return cv.get_uint64().get(index);
+                if (key == "finish_reason") {
+                    const simdjson::error_code e = json::read_string_or_null(cv, finish);
+                    has_finish = !e && !finish.empty();
+                    return e;
+                }
+                if (key == "delta")
+                    return json::for_each_field(cv, read_delta);
+                return simdjson::SUCCESS;
+            };
+            if (auto e = json::for_each_field(element, read_choice_field))
+                return e;
+            if (index != 0)
+                return simdjson::SUCCESS; // n > 1: the first choice is the answer
+            s_.response.text.append(content);
+            text.append(content);
+            refusal_.append(refusal);
+            if (has_finish)
+                s_.response.stop_reason = finish_reason_from(finish);
+            return simdjson::SUCCESS;
+        };
+        auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "error")
+                has_error = true;
+            else if (key == "model")
+                return json::read_string(v, s_.response.model);
+            else if (key == "usage")
+                return read_usage(v, s_.response.usage);
+            else if (key == "choices")
+                return json::for_each_element(v, read_choice);
+            return simdjson::SUCCESS;
+        };
+        if (auto e = json::read_object(s_.event, read_field))
+            return malformed(e);
+        if (has_error)
+            return s_.stop(provider::answer_error(provider_name, s_.event));
         return true;
     }
 
-    Response resp_{};
-    std::vector<ToolCall> tools_{};
+    provider::StreamedAnswer s_{};
     std::string refusal_{};
-    std::optional<Error> error_{};
-    std::string scratch_{};
     bool done_ = false;
 };
 
@@ -17150,6 +16967,7 @@ LLMCACHE_END_NAMESPACE
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -17193,16 +17011,9 @@ public:
 
     /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
     Result<Response> complete(const Request& req) const {
-        auto body = detail::openai::request_body(req, body_options(), false);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        auto reply = detail::provider::post(endpoint(false), *body);
-        if (!reply)
-            return unexpected<Error>(std::move(reply.error()));
-        auto r = detail::openai::parse_completion(reply->body);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete(endpoint(false),
+                                          detail::openai::request_body(req, body_options(), false),
+                                          detail::openai::parse_completion);
     }
 
     /// Streams the answer through `on_delta(std::string_view)`; the result is the whole answer
@@ -17211,15 +17022,9 @@ public:
     requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
                                                                                 OnDelta&& on_delta)
     const {
-        auto body = detail::openai::request_body(req, body_options(), true);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        auto r = detail::provider::stream<detail::openai::StreamState>(
-            endpoint(true), *body, [](std::string& whole) { return detail::openai::parse_completion(whole); },
-            on_delta);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete_stream<detail::openai::StreamState>(
+            endpoint(true), detail::openai::request_body(req, body_options(), true),
+            detail::openai::parse_completion, on_delta);
     }
 
 private:
@@ -17228,23 +17033,17 @@ private:
     }
 
     detail::provider::Endpoint endpoint(bool streaming) const {
-        detail::provider::Endpoint ep;
-        ep.provider = detail::openai::provider_name;
-        ep.url = url();
-        ep.headers = {{"content-type", "application/json"},
-                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        std::vector<http::Header> headers = {
+            {"content-type", "application/json"},
+            {"accept", streaming ? "text/event-stream" : "application/json"}};
         if (!opts_.api_key.empty())
-            ep.headers.push_back({"authorization", "Bearer " + opts_.api_key});
+            headers.push_back({"authorization", "Bearer " + opts_.api_key});
         if (!opts_.organization.empty())
-            ep.headers.push_back({"openai-organization", opts_.organization});
+            headers.push_back({"openai-organization", opts_.organization});
         if (!opts_.project.empty())
-            ep.headers.push_back({"openai-project", opts_.project});
-        ep.secret = opts_.api_key;
-        ep.connect_timeout = opts_.connect_timeout;
-        ep.timeout = opts_.timeout;
-        ep.deadline = opts_.deadline;
-        ep.retry = opts_.retry;
-        return ep;
+            headers.push_back({"openai-project", opts_.project});
+        return detail::provider::endpoint_for(detail::openai::provider_name, url(), std::move(headers),
+                                              opts_);
     }
 
     OpenAIOptions opts_{};

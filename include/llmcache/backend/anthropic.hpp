@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -79,17 +80,9 @@ public:
     Result<Response> complete(const Request& req) const {
         if (auto missing = check_key(); !missing)
             return unexpected<Error>(std::move(missing.error()));
-        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, false);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        const detail::provider::Endpoint ep = endpoint(false);
-        auto reply = detail::provider::post(ep, *body);
-        if (!reply)
-            return unexpected<Error>(std::move(reply.error()));
-        auto r = detail::anthropic::parse_message(reply->body);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete(
+            endpoint(false), detail::anthropic::request_body(req, opts_.default_max_tokens, false),
+            detail::anthropic::parse_message);
     }
 
     /// Streams the answer: `on_delta(std::string_view)` gets each piece of text as it arrives; the
@@ -103,15 +96,9 @@ public:
     const {
         if (auto missing = check_key(); !missing)
             return unexpected<Error>(std::move(missing.error()));
-        auto body = detail::anthropic::request_body(req, opts_.default_max_tokens, true);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        const detail::provider::Endpoint ep = endpoint(true);
-        auto r = detail::provider::stream<detail::anthropic::StreamState>(
-            ep, *body, [](std::string& whole) { return detail::anthropic::parse_message(whole); }, on_delta);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete_stream<detail::anthropic::StreamState>(
+            endpoint(true), detail::anthropic::request_body(req, opts_.default_max_tokens, true),
+            detail::anthropic::parse_message, on_delta);
     }
 
 private:
@@ -123,21 +110,15 @@ private:
     }
 
     detail::provider::Endpoint endpoint(bool streaming) const {
-        detail::provider::Endpoint ep;
-        ep.provider = detail::anthropic::provider_name;
-        ep.url = url();
-        ep.headers = {{"x-api-key", opts_.api_key},
-                      {"anthropic-version", opts_.version},
-                      {"content-type", "application/json"},
-                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        std::vector<http::Header> headers = {
+            {"x-api-key", opts_.api_key},
+            {"anthropic-version", opts_.version},
+            {"content-type", "application/json"},
+            {"accept", streaming ? "text/event-stream" : "application/json"}};
         if (!opts_.beta.empty())
-            ep.headers.push_back({"anthropic-beta", opts_.beta});
-        ep.secret = opts_.api_key;
-        ep.connect_timeout = opts_.connect_timeout;
-        ep.timeout = opts_.timeout;
-        ep.deadline = opts_.deadline;
-        ep.retry = opts_.retry;
-        return ep;
+            headers.push_back({"anthropic-beta", opts_.beta});
+        return detail::provider::endpoint_for(detail::anthropic::provider_name, url(), std::move(headers),
+                                              opts_);
     }
 
     AnthropicOptions opts_{};

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 LLMCACHE_BEGIN_NAMESPACE
 
@@ -80,16 +81,9 @@ public:
 
     /// One model call (retried per the RetryPolicy). Fits the model_backend concept.
     Result<Response> complete(const Request& req) const {
-        auto body = detail::openai::request_body(req, body_options(), false);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        auto reply = detail::provider::post(endpoint(false), *body);
-        if (!reply)
-            return unexpected<Error>(std::move(reply.error()));
-        auto r = detail::openai::parse_completion(reply->body);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete(endpoint(false),
+                                          detail::openai::request_body(req, body_options(), false),
+                                          detail::openai::parse_completion);
     }
 
     /// Streams the answer through `on_delta(std::string_view)`; the result is the whole answer
@@ -98,15 +92,9 @@ public:
     requires std::invocable<OnDelta&, std::string_view> Result<Response> stream(const Request& req,
                                                                                 OnDelta&& on_delta)
     const {
-        auto body = detail::openai::request_body(req, body_options(), true);
-        if (!body)
-            return unexpected<Error>(std::move(body.error()));
-        auto r = detail::provider::stream<detail::openai::StreamState>(
-            endpoint(true), *body, [](std::string& whole) { return detail::openai::parse_completion(whole); },
-            on_delta);
-        if (!r)
-            http::detail::scrub(r.error().message, opts_.api_key);
-        return r;
+        return detail::provider::complete_stream<detail::openai::StreamState>(
+            endpoint(true), detail::openai::request_body(req, body_options(), true),
+            detail::openai::parse_completion, on_delta);
     }
 
 private:
@@ -115,23 +103,17 @@ private:
     }
 
     detail::provider::Endpoint endpoint(bool streaming) const {
-        detail::provider::Endpoint ep;
-        ep.provider = detail::openai::provider_name;
-        ep.url = url();
-        ep.headers = {{"content-type", "application/json"},
-                      {"accept", streaming ? "text/event-stream" : "application/json"}};
+        std::vector<http::Header> headers = {
+            {"content-type", "application/json"},
+            {"accept", streaming ? "text/event-stream" : "application/json"}};
         if (!opts_.api_key.empty())
-            ep.headers.push_back({"authorization", "Bearer " + opts_.api_key});
+            headers.push_back({"authorization", "Bearer " + opts_.api_key});
         if (!opts_.organization.empty())
-            ep.headers.push_back({"openai-organization", opts_.organization});
+            headers.push_back({"openai-organization", opts_.organization});
         if (!opts_.project.empty())
-            ep.headers.push_back({"openai-project", opts_.project});
-        ep.secret = opts_.api_key;
-        ep.connect_timeout = opts_.connect_timeout;
-        ep.timeout = opts_.timeout;
-        ep.deadline = opts_.deadline;
-        ep.retry = opts_.retry;
-        return ep;
+            headers.push_back({"openai-project", opts_.project});
+        return detail::provider::endpoint_for(detail::openai::provider_name, url(), std::move(headers),
+                                              opts_);
     }
 
     OpenAIOptions opts_{};

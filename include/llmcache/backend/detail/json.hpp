@@ -1,5 +1,5 @@
-// JSON for the HTTP model backends: a small writer for request bodies, and helpers around simdjson's
-// on-demand parser for answers.
+// JSON for the HTTP model backends: helpers around simdjson's on-demand parser for answers.
+// (Request bodies are written with detail::JsonWriter, json_write.hpp.)
 //
 // On-demand parsing checks the structure of the whole document (a truncated or unbalanced body is
 // an error) and the syntax and type of every value it reads; values the backends skip (fields they
@@ -12,124 +12,17 @@
 
 #include <simdjson.h>
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 LLMCACHE_BEGIN_NAMESPACE
 namespace detail::json {
 
 namespace od = simdjson::ondemand;
-
-/// Appends JSON to a string: objects, arrays, keys and values, with the commas in the right places.
-/// Nesting deeper than 64 levels is not supported (request bodies need four).
-class Writer {
-public:
-    explicit Writer(std::string& out) noexcept : out_(out) {}
-
-    Writer& begin_object() { return open('{'); }
-    Writer& end_object() { return close('}'); }
-    Writer& begin_array() { return open('['); }
-    Writer& end_array() { return close(']'); }
-
-    Writer& key(std::string_view k) {
-        separate();
-        append_json_string(out_, k);
-        out_.push_back(':');
-        after_key_ = true;
-        return *this;
-    }
-    /// A JSON string. Runs of plain ASCII are copied in bulk; the rest (quotes, backslashes,
-    /// control characters, UTF-8) goes through detail::append_json_string, which escapes it and
-    /// replaces invalid UTF-8. Same output, several times faster on prose.
-    Writer& string(std::string_view v) {
-        separate();
-        out_.push_back('"');
-        while (!v.empty()) {
-            std::size_t plain = 0;
-            while (plain < v.size() && is_plain(v[plain]))
-                ++plain;
-            out_.append(v.data(), plain);
-            v.remove_prefix(plain);
-            std::size_t special = 0;
-            while (special < v.size() && !is_plain(v[special]))
-                ++special;
-            if (special == 0)
-                break;
-            const std::size_t mark = out_.size();
-            append_json_string(out_, v.substr(0, special)); // appends "..."
-            out_.erase(mark, 1);
-            out_.pop_back();
-            v.remove_prefix(special);
-        }
-        out_.push_back('"');
-        return *this;
-    }
-    Writer& integer(std::int64_t v) {
-        separate();
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    /// A finite double in its shortest round-trip form (callers reject NaN and infinities).
-    Writer& number(double v) {
-        separate();
-        char buf[32];
-        auto r = std::to_chars(buf, buf + sizeof buf, v);
-        out_.append(buf, r.ptr);
-        return *this;
-    }
-    Writer& boolean(bool v) {
-        separate();
-        out_.append(v ? "true" : "false");
-        return *this;
-    }
-    /// Already-valid JSON, copied as is.
-    Writer& raw(std::string_view json) {
-        separate();
-        out_.append(json);
-        return *this;
-    }
-
-private:
-    static bool is_plain(char c) noexcept {
-        const auto u = static_cast<unsigned char>(c);
-        return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
-    }
-
-    void separate() {
-        if (after_key_) {
-            after_key_ = false;
-            return;
-        }
-        if (depth_ > 0) {
-            if (has_items_ & (std::uint64_t{1} << depth_))
-                out_.push_back(',');
-            has_items_ |= std::uint64_t{1} << depth_;
-        }
-    }
-    Writer& open(char c) {
-        separate();
-        out_.push_back(c);
-        ++depth_;
-        has_items_ &= ~(std::uint64_t{1} << depth_);
-        return *this;
-    }
-    Writer& close(char c) {
-        out_.push_back(c);
-        --depth_;
-        return *this;
-    }
-
-    std::string& out_;
-    std::uint64_t has_items_ = 0;
-    unsigned depth_ = 0;
-    bool after_key_ = false;
-};
 
 /// The calling thread's on-demand parser (parsers are reusable but not shareable).
 inline od::parser& thread_parser() {
@@ -141,6 +34,75 @@ inline od::parser& thread_parser() {
 inline void pad(std::string& text) {
     if (text.capacity() - text.size() < simdjson::SIMDJSON_PADDING)
         text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+}
+
+/// Calls `f(std::string_view key, od::value& value) -> simdjson::error_code` for each field of
+/// `o`, in document order. Stops at the first error, the document's or `f`'s, and returns it.
+template <class F>
+simdjson::error_code for_each_field(od::object& o, F&& f) {
+    for (auto field : o) {
+        std::string_view key;
+        od::value v;
+        if (auto e = field.unescaped_key().get(key))
+            return e;
+        if (auto e = field.value().get(v))
+            return e;
+        if (auto e = f(key, v))
+            return e;
+    }
+    return simdjson::SUCCESS;
+}
+
+/// The same for a value, which must be an object.
+template <class F>
+simdjson::error_code for_each_field(od::value& v, F&& f) {
+    od::object o;
+    if (auto e = v.get_object().get(o))
+        return e;
+    return for_each_field(o, std::forward<F>(f));
+}
+
+/// The same for a value that is an object or null (null has no fields).
+template <class F>
+simdjson::error_code for_each_field_or_null(od::value& v, F&& f) {
+    bool null = false;
+    if (auto e = v.is_null().get(null))
+        return e;
+    if (null)
+        return simdjson::SUCCESS;
+    return for_each_field(v, std::forward<F>(f));
+}
+
+/// Reads `text` (padded in place) with the thread's parser: its top level must be an object, whose
+/// fields go to `f` as in for_each_field. Strings read stay valid until the thread's parser reads
+/// another document.
+template <class F>
+simdjson::error_code read_object(std::string& text, F&& f) {
+    pad(text);
+    od::document doc;
+    od::object root;
+    if (auto e = thread_parser().iterate(text).get(doc))
+        return e;
+    if (auto e = doc.get_object().get(root))
+        return e;
+    return for_each_field(root, std::forward<F>(f));
+}
+
+/// Calls `f(od::value& element) -> simdjson::error_code` for each element of `v`, which must be
+/// an array. Stops at the first error and returns it.
+template <class F>
+simdjson::error_code for_each_element(od::value& v, F&& f) {
+    od::array a;
+    if (auto e = v.get_array().get(a))
+        return e;
+    for (auto element : a) {
+        od::value ev;
+        if (auto e = element.get(ev))
+            return e;
+        if (auto e = f(ev))
+            return e;
+    }
+    return simdjson::SUCCESS;
 }
 
 /// A short description of a simdjson error, for bad_response messages.
@@ -200,6 +162,15 @@ inline simdjson::error_code read_count(od::value& v, std::optional<std::uint64_t
     if (auto e = v.get_uint64().get(n))
         return e;
     out = n;
+    return simdjson::SUCCESS;
+}
+
+/// A string, copied.
+inline simdjson::error_code read_string(od::value& v, std::string& out) {
+    std::string_view s;
+    if (auto e = v.get_string().get(s))
+        return e;
+    out.assign(s);
     return simdjson::SUCCESS;
 }
 

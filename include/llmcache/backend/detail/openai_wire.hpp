@@ -4,10 +4,12 @@
 #pragma once
 
 #include "../../config.hpp"
+#include "../../detail/json_write.hpp"
 #include "../../detail/sse.hpp"
 #include "../../error.hpp"
 #include "../../request.hpp"
 #include "../../response.hpp"
+#include "chat_body.hpp"
 #include "json.hpp"
 #include "provider.hpp"
 
@@ -58,119 +60,66 @@ inline Result<std::string> request_body(const Request& req, const BodyOptions& o
     if (auto ok = provider::check_params(req, true); !ok)
         return unexpected<Error>(std::move(ok.error()));
     const GenerationParams& p = req.params;
-    std::string body;
-    std::size_t size = 200 + req.system.size() + p.tools_json.size() + p.tool_choice_json.size();
-    for (const Message& m : req.messages)
-        size += m.content.size() + 40;
-    body.reserve(size);
-    json::Writer w(body);
+    JsonWriter w;
+    w.reserve(provider::body_size_hint(req, 200));
     w.begin_object();
-    w.key("model").string(req.model);
+    w.key("model").value(req.model);
     w.key("messages").begin_array();
-    if (!req.system.empty()) {
-        w.begin_object();
-        w.key("role").string("system");
-        w.key("content").string(req.system);
-        w.end_object();
-    }
+    if (!req.system.empty())
+        provider::write_text_message(w, "system", req.system);
     for (std::size_t i = 0; i < req.messages.size(); ++i) {
         const Message& m = req.messages[i];
-        if (m.role == Role::tool) {
-            if (json::validate(m.content) != json::Kind::object)
-                return fail(ErrorCode::invalid_argument,
-                            "message " + std::to_string(i) +
-                                ": a tool message must be a JSON object with tool_call_id and content");
-            // {"role":"tool", <the object's own fields>}
-            const std::string_view object = trim_json_space(m.content); // "{...}", validated
-            const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
-            std::string merged = "{\"role\":\"tool\"";
-            if (!fields.empty()) {
-                merged += ',';
-                merged.append(fields);
-            }
-            merged += '}';
-            w.raw(merged);
+        if (m.role != Role::tool) {
+            provider::write_text_message(w, to_string(m.role), m.content);
             continue;
         }
-        w.begin_object();
-        w.key("role").string(m.role == Role::assistant ? "assistant" : "user");
-        w.key("content").string(m.content);
-        w.end_object();
+        if (json::validate(m.content) != json::Kind::object)
+            return fail(ErrorCode::invalid_argument,
+                        "message " + std::to_string(i) +
+                            ": a tool message must be a JSON object with tool_call_id and content");
+        // {"role":"tool", <the object's own fields>}
+        const std::string_view object = trim_json_space(m.content); // "{...}", validated
+        const std::string_view fields = trim_json_space(object.substr(1, object.size() - 2));
+        std::string merged = "{\"role\":\"tool\"";
+        if (!fields.empty()) {
+            merged += ',';
+            merged.append(fields);
+        }
+        merged += '}';
+        w.raw(merged);
     }
     w.end_array();
     if (p.max_tokens)
-        w.key(o.max_tokens_field).integer(*p.max_tokens);
-    if (p.temperature)
-        w.key("temperature").number(*p.temperature);
-    if (p.top_p)
-        w.key("top_p").number(*p.top_p);
-    if (p.top_k) // not an OpenAI parameter; vLLM and llama.cpp accept it, OpenAI refuses it (400)
-        w.key("top_k").integer(*p.top_k);
-    if (!p.stop_sequences.empty()) {
-        w.key("stop").begin_array();
-        for (const std::string& s : p.stop_sequences)
-            w.string(s);
-        w.end_array();
-    }
-    if (!p.tools_json.empty())
-        w.key("tools").raw(p.tools_json);
-    if (!p.tool_choice_json.empty())
-        w.key("tool_choice").raw(p.tool_choice_json);
+        w.key(o.max_tokens_field).value(*p.max_tokens);
+    provider::write_sampling(w, p, "stop");
     if (stream) {
-        w.key("stream").boolean(true);
+        w.key("stream").value(true);
         if (o.stream_usage)
-            w.key("stream_options").begin_object().key("include_usage").boolean(true).end_object();
+            w.key("stream_options").begin_object().key("include_usage").value(true).end_object();
     }
     w.end_object();
-    return body;
+    return std::move(w).str();
 }
 
 /// Reads an OpenAI usage object. prompt_tokens counts the prompt-cache hits too, while
 /// Usage::input_tokens means uncached input (as Anthropic reports it, and as pricing.hpp prices
 /// it): input_tokens = prompt_tokens - cached_tokens, cache_read_input_tokens = cached_tokens.
 inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
-    bool null = false;
-    if (auto e = v.is_null().get(null))
-        return e;
-    if (null)
-        return simdjson::SUCCESS;
-    json::od::object o;
-    if (auto e = v.get_object().get(o))
-        return e;
     std::optional<std::uint64_t> prompt, completion, cached;
-    for (auto field : o) {
-        std::string_view key;
-        json::od::value fv;
-        if (auto e = field.unescaped_key().get(key))
-            return e;
-        if (auto e = field.value().get(fv))
-            return e;
-        simdjson::error_code e = simdjson::SUCCESS;
-        if (key == "prompt_tokens") {
-            e = json::read_count(fv, prompt);
-        } else if (key == "completion_tokens") {
-            e = json::read_count(fv, completion);
-        } else if (key == "prompt_tokens_details") {
-            bool details_null = false;
-            if ((e = fv.is_null().get(details_null)))
-                return e;
-            if (details_null)
-                continue;
-            json::od::object d;
-            if ((e = fv.get_object().get(d)))
-                return e;
-            for (auto df : d) {
-                std::string_view dk;
-                json::od::value dv;
-                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
-                    return e;
-                if (dk == "cached_tokens" && (e = json::read_count(dv, cached)))
-                    return e;
-            }
-        }
-        if (e)
-            return e;
-    }
+    auto read_details = [&](std::string_view key, json::od::value& dv) -> simdjson::error_code {
+        return key == "cached_tokens" ? json::read_count(dv, cached) : simdjson::SUCCESS;
+    };
+    auto read_field = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+        if (key == "prompt_tokens")
+            return json::read_count(fv, prompt);
+        if (key == "completion_tokens")
+            return json::read_count(fv, completion);
+        if (key == "prompt_tokens_details")
+            return json::for_each_field_or_null(fv, read_details);
+        return simdjson::SUCCESS;
+    };
+    if (auto e = json::for_each_field_or_null(v, read_field))
+        return e;
     if (prompt) {
         if (cached && *cached <= *prompt) {
             out.input_tokens = *prompt - *cached;
@@ -184,105 +133,73 @@ inline simdjson::error_code read_usage(json::od::value& v, Usage& out) {
     return simdjson::SUCCESS;
 }
 
-inline Error error_from(std::string_view json_text) {
-    const provider::ErrorBody b = provider::parse_error_body(json_text);
-    return Error{provider::code_for_type(b), provider::error_message(provider_name, 0, b, {}, {}), 0, {}};
-}
-
 /// Reads a chat.completion (HTTP 200). `body` is padded in place. The first choice is the answer;
 /// message.tool_calls is kept as the provider's JSON in Response::tool_calls_json; a refusal with
 /// no content becomes the text with StopReason::refusal. Missing usage stays unknown.
 inline Result<Response> parse_completion(std::string& body) {
-    auto bad = [](std::string_view what) { return json::bad_answer(provider_name, what); };
-    auto bad_json = [&](simdjson::error_code e) { return bad(json::describe(e)); };
-    json::pad(body);
-    json::od::document doc;
-    json::od::object root;
-    if (auto e = json::thread_parser().iterate(body).get(doc))
-        return bad_json(e);
-    if (auto e = doc.get_object().get(root))
-        return bad_json(e);
     Response r;
     bool has_choice = false, has_message = false, has_error = false;
     std::string refusal;
-    for (auto field : root) {
-        std::string_view key;
-        json::od::value v;
-        if (auto e = field.unescaped_key().get(key))
-            return bad_json(e);
-        if (auto e = field.value().get(v))
-            return bad_json(e);
-        if (key == "model") {
-            std::string_view s;
-            if (auto e = v.get_string().get(s))
-                return bad_json(e);
-            r.model.assign(s);
-        } else if (key == "usage") {
-            if (auto e = read_usage(v, r.usage))
-                return bad_json(e);
-        } else if (key == "error") {
-            has_error = true;
-        } else if (key == "choices") {
-            json::od::array choices;
-            if (auto e = v.get_array().get(choices))
-                return bad_json(e);
-            for (auto element : choices) {
-                json::od::object choice;
-                if (auto e = element.get_object().get(choice))
-                    return bad_json(e);
-                if (has_choice)
-                    continue; // n > 1: the first choice is the answer
-                has_choice = true;
-                for (auto cf : choice) {
-                    std::string_view ck;
-                    json::od::value cv;
-                    if (auto e = cf.unescaped_key().get(ck))
-                        return bad_json(e);
-                    if (auto e = cf.value().get(cv))
-                        return bad_json(e);
-                    if (ck == "finish_reason") {
-                        std::string s;
-                        if (auto e = json::read_string_or_null(cv, s))
-                            return bad_json(e);
-                        r.stop_reason = finish_reason_from(s);
-                    } else if (ck == "message") {
-                        json::od::object m;
-                        if (auto e = cv.get_object().get(m))
-                            return bad_json(e);
-                        has_message = true;
-                        for (auto mf : m) {
-                            std::string_view mk;
-                            json::od::value mv;
-                            if (auto e = mf.unescaped_key().get(mk))
-                                return bad_json(e);
-                            if (auto e = mf.value().get(mv))
-                                return bad_json(e);
-                            simdjson::error_code e = simdjson::SUCCESS;
-                            if (mk == "content") {
-                                e = json::read_string_or_null(mv, r.text);
-                            } else if (mk == "refusal") {
-                                e = json::read_string_or_null(mv, refusal);
-                            } else if (mk == "tool_calls") {
-                                bool null = false;
-                                if (!(e = mv.is_null().get(null)) && !null) {
-                                    json::od::array calls;
-                                    std::string_view raw;
-                                    if (!(e = mv.get_array().get(calls)) && !(e = calls.raw_json().get(raw)))
-                                        r.tool_calls_json.assign(raw);
-                                }
-                            }
-                            if (e)
-                                return bad_json(e);
-                        }
-                    }
-                }
-            }
+    auto read_message = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "content")
+            return json::read_string_or_null(v, r.text);
+        if (key == "refusal")
+            return json::read_string_or_null(v, refusal);
+        if (key == "tool_calls") {
+            bool null = false;
+            if (auto e = v.is_null().get(null); e || null)
+                return e;
+            json::od::array calls;
+            std::string_view raw;
+            if (auto e = v.get_array().get(calls))
+                return e;
+            if (auto e = calls.raw_json().get(raw))
+                return e;
+            r.tool_calls_json.assign(raw);
         }
-    }
+        return simdjson::SUCCESS;
+    };
+    auto read_choice_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "finish_reason") {
+            std::string s;
+            if (auto e = json::read_string_or_null(v, s))
+                return e;
+            r.stop_reason = finish_reason_from(s);
+        } else if (key == "message") {
+            json::od::object m;
+            if (auto e = v.get_object().get(m))
+                return e;
+            has_message = true;
+            return json::for_each_field(m, read_message);
+        }
+        return simdjson::SUCCESS;
+    };
+    auto read_choice = [&](json::od::value& element) -> simdjson::error_code {
+        json::od::object choice;
+        if (auto e = element.get_object().get(choice))
+            return e;
+        if (has_choice)
+            return simdjson::SUCCESS; // n > 1: the first choice is the answer
+        has_choice = true;
+        return json::for_each_field(choice, read_choice_field);
+    };
+    auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+        if (key == "model")
+            return json::read_string(v, r.model);
+        if (key == "usage")
+            return read_usage(v, r.usage);
+        if (key == "choices")
+            return json::for_each_element(v, read_choice);
+        if (key == "error")
+            has_error = true;
+        return simdjson::SUCCESS;
+    };
+    if (auto e = json::read_object(body, read_field))
+        return json::bad_answer(provider_name, json::describe(e));
     if (has_error)
-        return unexpected<Error>(error_from(body));
+        return unexpected<Error>(provider::answer_error(provider_name, body));
     if (!has_choice || !has_message)
-        return bad("no choices[0].message");
+        return json::bad_answer(provider_name, "no choices[0].message");
     if (r.tool_calls_json == "[]")
         r.tool_calls_json.clear();
     if (r.text.empty() && !refusal.empty()) {
@@ -304,213 +221,141 @@ public:
             done_ = true;
             return true;
         }
-        scratch_.assign(ev.data);
-        json::pad(scratch_);
-        std::string text;
-        if (!read_chunk(text))
-            return false;
-        deliver(std::string_view(text));
-        return true;
+        return s_.read_event(
+            ev.data, [&](std::string& text) { return read_chunk(text); }, deliver);
     }
 
     Result<Response> finish(bool cut) {
-        if (error_)
-            return unexpected<Error>(*error_);
+        if (s_.error)
+            return unexpected<Error>(*s_.error);
         if (!done_)
             return json::bad_answer(provider_name, cut ? "the stream was cut inside an event, before [DONE]"
                                                        : "the stream ended before [DONE]");
-        if (!tools_.empty()) {
-            std::string out;
-            json::Writer w(out);
+        if (!s_.tools.empty()) {
+            JsonWriter w;
             w.begin_array();
-            for (const ToolCall& t : tools_) {
+            for (const auto& t : s_.tools) {
                 w.begin_object();
-                w.key("id").string(t.id);
-                w.key("type").string("function");
-                w.key("function")
-                    .begin_object()
-                    .key("name")
-                    .string(t.name)
-                    .key("arguments")
-                    .string(t.arguments);
+                w.key("id").value(t.id);
+                w.key("type").value("function");
+                w.key("function").begin_object().key("name").value(t.name).key("arguments").value(t.input);
                 w.end_object().end_object();
             }
             w.end_array();
-            resp_.tool_calls_json = std::move(out);
+            s_.response.tool_calls_json = std::move(w).str();
         }
-        if (resp_.text.empty() && !refusal_.empty()) {
-            resp_.text = std::move(refusal_);
-            resp_.stop_reason = StopReason::refusal;
+        if (s_.response.text.empty() && !refusal_.empty()) {
+            s_.response.text = std::move(refusal_);
+            s_.response.stop_reason = StopReason::refusal;
         }
-        resp_.created = std::chrono::system_clock::now();
-        return std::move(resp_);
+        return s_.take();
     }
 
 private:
-    struct ToolCall {
-        std::uint64_t index = 0;
-        std::string id, name, arguments;
-    };
+    bool malformed(simdjson::error_code e) { return s_.malformed(provider_name, "chunk", e); }
 
-    bool malformed(simdjson::error_code e) {
-        error_ = json::bad_answer(provider_name, "malformed stream chunk: " + json::describe(e)).error();
-        return false;
-    }
-
-    ToolCall& tool_at(std::uint64_t index) {
-        for (ToolCall& t : tools_)
-            if (t.index == index)
-                return t;
-        tools_.push_back(ToolCall{index, {}, {}, {}});
-        return tools_.back();
+    /// The tool call at `index`, added at its first fragment.
+    provider::StreamedAnswer::Tool& tool_at(std::uint64_t index) {
+        if (auto* t = s_.tool(index))
+            return *t;
+        s_.tools.push_back({index, {}, {}, {}});
+        return s_.tools.back();
     }
 
     simdjson::error_code read_tool_calls(json::od::value& v) {
         bool null = false;
         if (auto e = v.is_null().get(null); e || null)
             return e;
-        json::od::array calls;
-        if (auto e = v.get_array().get(calls))
-            return e;
-        for (auto element : calls) {
-            json::od::object call;
-            if (auto e = element.get_object().get(call))
-                return e;
+        return json::for_each_element(v, [&](json::od::value& call) -> simdjson::error_code {
             std::uint64_t index = 0;
             std::string_view id, name, arguments;
-            for (auto f : call) {
-                std::string_view k;
-                json::od::value fv;
-                if (auto e = f.unescaped_key().get(k))
-                    return e;
-                if (auto e = f.value().get(fv))
-                    return e;
-                simdjson::error_code e = simdjson::SUCCESS;
-                if (k == "index") {
-                    e = fv.get_uint64().get(index);
-                } else if (k == "id") {
-                    e = fv.get_string().get(id);
-                } else if (k == "function") {
-                    json::od::object fn;
-                    if ((e = fv.get_object().get(fn)))
-                        return e;
-                    for (auto ff : fn) {
-                        std::string_view fk;
-                        json::od::value ffv;
-                        if ((e = ff.unescaped_key().get(fk)) || (e = ff.value().get(ffv)))
-                            return e;
-                        if (fk == "name")
-                            e = ffv.get_string().get(name);
-                        else if (fk == "arguments")
-                            e = ffv.get_string().get(arguments);
-                        if (e)
-                            return e;
-                    }
-                }
-                if (e)
-                    return e;
-            }
-            ToolCall& t = tool_at(index);
+            auto read_function = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+                if (key == "name")
+                    return fv.get_string().get(name);
+                if (key == "arguments")
+                    return fv.get_string().get(arguments);
+                return simdjson::SUCCESS;
+            };
+            auto read_call_field = [&](std::string_view key, json::od::value& fv) -> simdjson::error_code {
+                if (key == "index")
+                    return fv.get_uint64().get(index);
+                if (key == "id")
+                    return fv.get_string().get(id);
+                if (key == "function")
+                    return json::for_each_field(fv, read_function);
+                return simdjson::SUCCESS;
+            };
+            if (auto e = json::for_each_field(call, read_call_field))
+                return e;
+            auto& t = tool_at(index);
             t.id.append(id);
             t.name.append(name);
-            t.arguments.append(arguments);
-        }
-        return simdjson::SUCCESS;
+            t.input.append(arguments);
+            return simdjson::SUCCESS;
+        });
     }
 
     bool read_chunk(std::string& text) {
-        json::od::document doc;
-        json::od::object root;
-        if (auto e = json::thread_parser().iterate(scratch_).get(doc))
-            return malformed(e);
-        if (auto e = doc.get_object().get(root))
-            return malformed(e);
         bool has_error = false;
-        for (auto field : root) {
-            std::string_view key;
-            json::od::value v;
-            if (auto e = field.unescaped_key().get(key))
-                return malformed(e);
-            if (auto e = field.value().get(v))
-                return malformed(e);
-            simdjson::error_code e = simdjson::SUCCESS;
-            if (key == "error") {
-                has_error = true;
-            } else if (key == "model") {
-                std::string_view s;
-                if (!(e = v.get_string().get(s)))
-                    resp_.model.assign(s);
-            } else if (key == "usage") {
-                e = read_usage(v, resp_.usage);
-            } else if (key == "choices") {
-                json::od::array choices;
-                if ((e = v.get_array().get(choices)))
-                    return malformed(e);
-                for (auto element : choices) {
-                    json::od::object choice;
-                    if ((e = element.get_object().get(choice)))
-                        return malformed(e);
-                    std::uint64_t index = 0;
-                    std::string_view content, refusal;
-                    std::string finish;
-                    bool has_finish = false;
-                    for (auto cf : choice) {
-                        std::string_view ck;
-                        json::od::value cv;
-                        if ((e = cf.unescaped_key().get(ck)) || (e = cf.value().get(cv)))
-                            return malformed(e);
-                        if (ck == "index") {
-                            e = cv.get_uint64().get(index);
-                        } else if (ck == "finish_reason") {
-                            e = json::read_string_or_null(cv, finish);
-                            has_finish = !e && !finish.empty();
-                        } else if (ck == "delta") {
-                            json::od::object d;
-                            if ((e = cv.get_object().get(d)))
-                                return malformed(e);
-                            for (auto df : d) {
-                                std::string_view dk;
-                                json::od::value dv;
-                                if ((e = df.unescaped_key().get(dk)) || (e = df.value().get(dv)))
-                                    return malformed(e);
-                                bool null = false;
-                                if (dk == "content" || dk == "refusal") {
-                                    if (!(e = dv.is_null().get(null)) && !null)
-                                        e = dv.get_string().get(dk == "content" ? content : refusal);
-                                } else if (dk == "tool_calls") {
-                                    e = read_tool_calls(dv);
-                                }
-                                if (e)
-                                    return malformed(e);
-                            }
-                        }
-                        if (e)
-                            return malformed(e);
-                    }
-                    if (index != 0)
-                        continue; // n > 1: the first choice is the answer
-                    resp_.text.append(content);
-                    text.append(content);
-                    refusal_.append(refusal);
-                    if (has_finish)
-                        resp_.stop_reason = finish_reason_from(finish);
+        auto read_choice = [&](json::od::value& element) -> simdjson::error_code {
+            std::uint64_t index = 0;
+            std::string_view content, refusal;
+            std::string finish;
+            bool has_finish = false;
+            auto read_delta = [&](std::string_view key, json::od::value& dv) -> simdjson::error_code {
+                if (key == "content" || key == "refusal") {
+                    bool null = false;
+                    if (auto e = dv.is_null().get(null); e || null)
+                        return e;
+                    return dv.get_string().get(key == "content" ? content : refusal);
                 }
-            }
-            if (e)
-                return malformed(e);
-        }
-        if (has_error) {
-            error_ = error_from(scratch_);
-            return false;
-        }
+                if (key == "tool_calls")
+                    return read_tool_calls(dv);
+                return simdjson::SUCCESS;
+            };
+            auto read_choice_field = [&](std::string_view key, json::od::value& cv) -> simdjson::error_code {
+                if (key == "index")
+                    return cv.get_uint64().get(index);
+                if (key == "finish_reason") {
+                    const simdjson::error_code e = json::read_string_or_null(cv, finish);
+                    has_finish = !e && !finish.empty();
+                    return e;
+                }
+                if (key == "delta")
+                    return json::for_each_field(cv, read_delta);
+                return simdjson::SUCCESS;
+            };
+            if (auto e = json::for_each_field(element, read_choice_field))
+                return e;
+            if (index != 0)
+                return simdjson::SUCCESS; // n > 1: the first choice is the answer
+            s_.response.text.append(content);
+            text.append(content);
+            refusal_.append(refusal);
+            if (has_finish)
+                s_.response.stop_reason = finish_reason_from(finish);
+            return simdjson::SUCCESS;
+        };
+        auto read_field = [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
+            if (key == "error")
+                has_error = true;
+            else if (key == "model")
+                return json::read_string(v, s_.response.model);
+            else if (key == "usage")
+                return read_usage(v, s_.response.usage);
+            else if (key == "choices")
+                return json::for_each_element(v, read_choice);
+            return simdjson::SUCCESS;
+        };
+        if (auto e = json::read_object(s_.event, read_field))
+            return malformed(e);
+        if (has_error)
+            return s_.stop(provider::answer_error(provider_name, s_.event));
         return true;
     }
 
-    Response resp_{};
-    std::vector<ToolCall> tools_{};
+    provider::StreamedAnswer s_{};
     std::string refusal_{};
-    std::optional<Error> error_{};
-    std::string scratch_{};
     bool done_ = false;
 };
 

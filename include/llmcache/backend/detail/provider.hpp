@@ -1,18 +1,19 @@
 // What the HTTP model backends share: reading a provider's error body, mapping a status to an
 // ErrorCode, and POSTing a request with retries, whole or as a server-sent-event stream.
+// (The parts of the request body both APIs spell alike are in chat_body.hpp.)
 #pragma once
 
 #include "../../config.hpp"
 #include "../../detail/http/client.hpp"
 #include "../../detail/sse.hpp"
 #include "../../error.hpp"
-#include "../../request.hpp"
 #include "../../response.hpp"
 #include "../retry.hpp"
 #include "json.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -30,19 +31,17 @@ struct ErrorBody {
     std::string message; ///< error.message, or the start of a body that is not JSON
 };
 
+/// Reads error.type, error.code (a string or a number) and error.message; stops at the first value
+/// it cannot read, keeping what it has.
 inline void read_error_fields(json::od::object& o, ErrorBody& out) {
-    for (auto field : o) {
-        std::string_view key;
-        json::od::value v;
-        if (field.unescaped_key().get(key) || field.value().get(v))
-            return;
+    (void)json::for_each_field(o, [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
         json::od::json_type t;
-        if (v.type().get(t))
-            return;
+        if (auto e = v.type().get(t))
+            return e;
         std::string_view s;
         if (t == json::od::json_type::string) {
-            if (v.get_string().get(s))
-                return;
+            if (auto e = v.get_string().get(s))
+                return e;
             if (key == "type")
                 out.type.assign(s);
             else if (key == "code")
@@ -50,11 +49,12 @@ inline void read_error_fields(json::od::object& o, ErrorBody& out) {
             else if (key == "message")
                 out.message.assign(s);
         } else if (t == json::od::json_type::number && key == "code") {
-            if (json::raw_of(v).get(s))
-                return;
+            if (auto e = json::raw_of(v).get(s))
+                return e;
             out.code.assign(s);
         }
-    }
+        return simdjson::SUCCESS;
+    });
 }
 
 /// The first `limit` bytes of a body that is not a JSON error (an HTML page from a proxy), with
@@ -78,31 +78,17 @@ inline std::string printable_prefix(std::string_view body, std::size_t limit = 2
 inline ErrorBody parse_error_body(std::string_view body) {
     ErrorBody out;
     std::string text(body);
-    json::pad(text);
-    json::od::document doc;
-    json::od::object root;
-    bool understood = false;
-    if (!json::thread_parser().iterate(text).get(doc) && !doc.get_object().get(root)) {
-        understood = true;
-        for (auto field : root) {
-            std::string_view key;
-            json::od::value v;
-            if (field.unescaped_key().get(key) || field.value().get(v)) {
-                understood = false;
-                break;
-            }
+    bool flat_value_unreadable = false; // stops reading, but what was read still counts
+    const simdjson::error_code stopped =
+        json::read_object(text, [&](std::string_view key, json::od::value& v) -> simdjson::error_code {
             if (key == "error") {
                 json::od::json_type t;
-                if (v.type().get(t)) {
-                    understood = false;
-                    break;
-                }
+                if (auto e = v.type().get(t))
+                    return e;
                 if (t == json::od::json_type::object) {
                     json::od::object inner;
-                    if (v.get_object().get(inner)) {
-                        understood = false;
-                        break;
-                    }
+                    if (auto e = v.get_object().get(inner))
+                        return e;
                     read_error_fields(inner, out);
                 } else if (t == json::od::json_type::string) {
                     std::string_view s;
@@ -112,8 +98,10 @@ inline ErrorBody parse_error_body(std::string_view body) {
             } else if (key == "message" || key == "type" || key == "code") {
                 // Flat shape. Anthropic's top-level "type" is just "error": the inner one wins.
                 json::od::json_type t;
-                if (v.type().get(t))
-                    break;
+                if (auto e = v.type().get(t)) {
+                    flat_value_unreadable = true;
+                    return e;
+                }
                 std::string_view s;
                 if (t == json::od::json_type::string && !v.get_string().get(s)) {
                     if (key == "message" && out.message.empty())
@@ -127,8 +115,9 @@ inline ErrorBody parse_error_body(std::string_view body) {
                     out.code.assign(s);
                 }
             }
-        }
-    }
+            return simdjson::SUCCESS;
+        });
+    const bool understood = !stopped || flat_value_unreadable;
     if (out.message.empty() && (!understood || out.type.empty()))
         out.message = printable_prefix(body);
     return out;
@@ -243,6 +232,12 @@ inline std::string error_message(std::string_view provider, long status, const E
     return m;
 }
 
+/// The Error for an error body that arrived with a 2xx status, or as an event inside a stream.
+inline Error answer_error(std::string_view provider, std::string_view json_text) {
+    const ErrorBody b = parse_error_body(json_text);
+    return Error{code_for_type(b), error_message(provider, 0, b, {}, {}), 0, {}};
+}
+
 /// The Error for a response with a non-2xx status.
 inline Error status_error(std::string_view provider, const http::HttpResponse& r, std::string_view body,
                           std::string_view secret) {
@@ -280,6 +275,23 @@ struct Endpoint {
     std::chrono::milliseconds deadline{600'000};
     RetryPolicy retry{};
 };
+
+/// An Endpoint for `provider` at `url` with `headers`, taking the API key (the secret to scrub),
+/// the timeouts and the retry policy from a backend's options (AnthropicOptions, OpenAIOptions).
+template <class Options>
+Endpoint endpoint_for(std::string_view provider, std::string url, std::vector<http::Header> headers,
+                      const Options& o) {
+    Endpoint ep;
+    ep.provider = provider;
+    ep.url = std::move(url);
+    ep.headers = std::move(headers);
+    ep.secret = o.api_key;
+    ep.connect_timeout = o.connect_timeout;
+    ep.timeout = o.timeout;
+    ep.deadline = o.deadline;
+    ep.retry = o.retry;
+    return ep;
+}
 
 inline http::HttpRequest make_request(const Endpoint& ep, const std::string& body,
                                       std::chrono::milliseconds left) {
@@ -377,28 +389,88 @@ Result<Response> stream(const Endpoint& ep, const std::string& body, ParseWhole&
         });
 }
 
-/// Checks what a body cannot carry or the provider would refuse before sending anything:
-/// non-finite numbers, and tool JSON that does not parse or is not of the expected kind.
-inline Result<void> check_params(const Request& req, bool tool_choice_may_be_string) {
-    if (req.model.empty())
-        return fail(ErrorCode::invalid_argument, "the request has no model id");
-    if (req.messages.empty())
-        return fail(ErrorCode::invalid_argument, "the request has no messages");
-    const GenerationParams& p = req.params;
-    if ((p.temperature && !json::finite(*p.temperature)) || (p.top_p && !json::finite(*p.top_p)))
-        return fail(ErrorCode::invalid_argument, "temperature and top_p must be finite numbers");
-    if (!p.tools_json.empty() && json::validate(p.tools_json) != json::Kind::array)
-        return fail(ErrorCode::invalid_argument, "GenerationParams::tools_json is not a JSON array");
-    if (!p.tool_choice_json.empty()) {
-        const json::Kind k = json::validate(p.tool_choice_json);
-        if (!(k == json::Kind::object || (tool_choice_may_be_string && k == json::Kind::string)))
-            return fail(ErrorCode::invalid_argument,
-                        tool_choice_may_be_string
-                            ? "GenerationParams::tool_choice_json is not a JSON object or string"
-                            : "GenerationParams::tool_choice_json is not a JSON object");
-    }
-    return {};
+/// One model call: `body` (or why there is none) POSTed with retries, and the 2xx answer read by
+/// `parse(std::string&) -> Result<Response>`. The key is scrubbed from every error.
+template <class Parse>
+Result<Response> complete(const Endpoint& ep, Result<std::string> body, Parse&& parse) {
+    if (!body)
+        return unexpected<Error>(std::move(body.error()));
+    auto reply = post(ep, *body);
+    if (!reply)
+        return unexpected<Error>(std::move(reply.error()));
+    Result<Response> r = parse(reply->body);
+    if (!r)
+        http::detail::scrub(r.error().message, ep.secret);
+    return r;
 }
+
+/// One streamed model call: `body` (or why there is none) through stream<State>() above, with
+/// `parse_whole` for a server that answers with plain JSON. The key is scrubbed from every error.
+template <class State, class ParseWhole, class OnDelta>
+Result<Response> complete_stream(const Endpoint& ep, Result<std::string> body, ParseWhole&& parse_whole,
+                                 OnDelta& on_delta) {
+    if (!body)
+        return unexpected<Error>(std::move(body.error()));
+    Result<Response> r = stream<State>(ep, *body, parse_whole, on_delta);
+    if (!r)
+        http::detail::scrub(r.error().message, ep.secret);
+    return r;
+}
+
+/// What both stream assemblers keep between events: the answer so far, the tool calls that arrive
+/// in fragments (by content-block or tool-call index), the current event's JSON, and the error
+/// that stopped the stream.
+struct StreamedAnswer {
+    struct Tool {
+        std::uint64_t index = 0;
+        std::string id, name, input; ///< input: the arguments' JSON text, as streamed
+    };
+
+    Response response{};
+    std::vector<Tool> tools{};
+    std::optional<Error> error{};
+    std::string event{}; ///< a copy of the event's data, padded so simdjson reads it in place
+
+    /// Copies `data` into `event`, lets `read(std::string& text) -> bool` parse it, and only then
+    /// hands the text it collected to `deliver` (the callback may use the thread's parser itself).
+    template <class Read, class Deliver>
+    bool read_event(std::string_view data, Read&& read, Deliver& deliver) {
+        event.assign(data);
+        json::pad(event);
+        std::string text;
+        if (!read(text))
+            return false;
+        deliver(std::string_view(text));
+        return true;
+    }
+
+    /// Records why the stream stops; false, for on_event to return.
+    bool stop(Error e) {
+        error = std::move(e);
+        return false;
+    }
+    /// Stops the stream for an event that is not the JSON the API sends.
+    bool malformed(std::string_view provider, std::string_view kind, simdjson::error_code e) {
+        std::string what = "malformed stream ";
+        what += kind;
+        what += ": ";
+        what += json::describe(e);
+        return stop(json::bad_answer(provider, what).error());
+    }
+
+    Tool* tool(std::uint64_t index) noexcept {
+        for (Tool& t : tools)
+            if (t.index == index)
+                return &t;
+        return nullptr;
+    }
+
+    /// The assembled answer, stamped now.
+    Response take() {
+        response.created = std::chrono::system_clock::now();
+        return std::move(response);
+    }
+};
 
 /// Maps an Anthropic stop_reason (or an OpenAI finish_reason already translated) to StopReason.
 inline StopReason stop_reason_from(std::string_view s) noexcept {

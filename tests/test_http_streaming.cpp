@@ -290,6 +290,31 @@ TEST_CASE("streaming: a stream slower than the timeout gives backend_timeout", "
     CHECK(Clock::now() - t0 < 1500ms);
 }
 
+TEST_CASE("streaming: a stream that stalls after some text is cut by stream_idle_timeout, not cached",
+          "[streaming][anthropic]") {
+    HttpServer server([](const RecordedRequest&) {
+        Reply r = sse_reply(message_start + block_start + text_delta("Par"), 4096);
+        r.chunks.push_back(text_delta("is.") + block_stop + message_delta + message_stop);
+        r.chunk_delays = {0ms, 6s}; // the first text at once, then silence
+        return r;
+    });
+    AnthropicOptions o = claude_at(server).options();
+    o.timeout = 30s;
+    o.stream_idle_timeout = 1s;
+    MemoryStore store;
+    Cache cache{Xxh3Key{}, store, ExactOnly{}, ttl::None{}, AnthropicBackend(o)};
+    std::vector<std::string> deltas;
+    const auto t0 = Clock::now();
+    auto r = cache.invoke_stream(Request::chat("claude-haiku-4-5", "x"), Collect{&deltas});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == ErrorCode::backend_timeout);
+    CHECK(Clock::now() - t0 < 4s); // not the 30 s timeout, nor the 6 s stall
+    CHECK(deltas == std::vector<std::string>{"Par"});
+    CHECK(store.stats().entries == 0);
+    CHECK(server.request_count() == 1); // text had reached the caller: not retried
+    CHECK_FALSE(leaks(r.error().message));
+}
+
 TEST_CASE("streaming: error statuses on a stream request are read from the JSON body and retried as usual",
           "[streaming][anthropic]") {
     int n = 0;

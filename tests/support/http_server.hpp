@@ -23,7 +23,8 @@
 //   status, headers, body           sent with Content-Length (the server adds it)
 //   delay                           wait before sending anything (a slow server)
 //   chunks + chunk_delay            `Transfer-Encoding: chunked`, one chunk per element, with
-//                                   chunk_delay before each (SSE streams: put events in chunks)
+//                                   chunk_delay before each (SSE streams: put events in chunks);
+//                                   chunk_delays[i], when given, replaces it for chunk i
 //   cut_after                       announce Content-Length = body.size(), send only the first
 //                                   cut_after bytes of body, then close the connection
 //   raw                             bytes written verbatim instead of a formatted response
@@ -95,6 +96,9 @@ struct Reply {
     std::chrono::milliseconds delay{0};
     std::vector<std::string> chunks; ///< non-empty: chunked transfer instead of `body`
     std::chrono::milliseconds chunk_delay{0};
+    /// Per-chunk waits: chunk i waits chunk_delays[i] when given, else chunk_delay (a stream that
+    /// starts at once and then stalls).
+    std::vector<std::chrono::milliseconds> chunk_delays;
     std::optional<std::size_t> cut_after; ///< send only this many body bytes, then close
     std::optional<std::string> raw;       ///< written as is, then the connection is closed
     bool close = false;
@@ -364,8 +368,10 @@ private:
             head += "Transfer-Encoding: chunked\r\n\r\n";
             if (!send_all(fd, head))
                 return false;
-            for (const std::string& chunk : r.chunks) {
-                if (r.chunk_delay.count() > 0 && !wait(r.chunk_delay))
+            for (std::size_t i = 0; i < r.chunks.size(); ++i) {
+                const std::string& chunk = r.chunks[i];
+                const auto pause = i < r.chunk_delays.size() ? r.chunk_delays[i] : r.chunk_delay;
+                if (pause.count() > 0 && !wait(pause))
                     return false;
                 char size[32];
                 std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());

@@ -51,7 +51,12 @@ struct OpenAIOptions {
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds timeout{600'000};  ///< one attempt
     std::chrono::milliseconds deadline{600'000}; ///< the whole call: attempts and waits between them
-    RetryPolicy retry{};                         ///< 2 retries, as the official SDKs
+    /// A streamed answer that sends nothing for this long is cut and fails with backend_timeout
+    /// (retried only if no text had reached the caller), without waiting for `timeout`; checked
+    /// about once a second. 0: no idle limit. Raise it for models that think longer than this
+    /// before their first token without streaming their thinking.
+    std::chrono::milliseconds stream_idle_timeout{300'000};
+    RetryPolicy retry{}; ///< 2 retries, as the official SDKs
 };
 
 class OpenAIBackend {

@@ -273,6 +273,7 @@ struct Endpoint {
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds timeout{600'000};
     std::chrono::milliseconds deadline{600'000};
+    std::chrono::milliseconds stream_idle_timeout{0}; ///< streamed requests only (0: none)
     RetryPolicy retry{};
 };
 
@@ -289,6 +290,7 @@ Endpoint endpoint_for(std::string_view provider, std::string url, std::vector<ht
     ep.connect_timeout = o.connect_timeout;
     ep.timeout = o.timeout;
     ep.deadline = o.deadline;
+    ep.stream_idle_timeout = o.stream_idle_timeout;
     ep.retry = o.retry;
     return ep;
 }
@@ -370,7 +372,9 @@ Result<Response> stream(const Endpoint& ep, const std::string& body, ParseWhole&
                     head.append(bytes.substr(0, kept_for_errors - head.size()));
                 return sse.feed(bytes, on_event);
             };
-            auto r = http::perform_streaming(make_request(ep, body, left), on_chunk);
+            http::HttpRequest req = make_request(ep, body, left);
+            req.idle_timeout = ep.stream_idle_timeout;
+            auto r = http::perform_streaming(req, on_chunk);
             if (!r) {
                 http::detail::scrub(r.error().message, ep.secret);
                 const bool again = r.error().transient() && !delivered;

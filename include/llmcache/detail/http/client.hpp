@@ -16,7 +16,7 @@
 // - Timeouts: connect_timeout bounds DNS + TCP + TLS setup (CURLOPT_CONNECTTIMEOUT_MS), timeout
 //   bounds the whole transfer (CURLOPT_TIMEOUT_MS). Both are clamped to at least 1 ms: curl reads
 //   0 as "no limit", and an llmcache call never waits forever by accident. An optional
-//   idle_timeout (whole seconds, CURLOPT_LOW_SPEED_*) ends a transfer that has stalled.
+//   idle_timeout ends a transfer that has received nothing for that long (a stalled stream).
 // - TLS verification of the peer and of the host name is always on; there is no switch to turn it
 //   off. The CA store is libcurl's default (the system bundle).
 // - Proxies: CURLOPT_PROXY is never set, so libcurl reads the environment on every new connection:
@@ -70,8 +70,8 @@ struct HttpRequest {
     std::chrono::milliseconds timeout{600'000}; ///< the whole transfer
     /// When positive, a transfer that receives nothing for this long fails with backend_timeout,
     /// however much of `timeout` is left: a stalled stream is noticed without waiting for the
-    /// whole-transfer limit. The wait for the first byte counts. libcurl's low-speed check (under
-    /// 1 byte/s for this long), so it is rounded up to whole seconds. 0: no idle limit.
+    /// whole-transfer limit. The wait for the first byte counts. Checked from libcurl's progress
+    /// callback, about once a second while idle: expect up to ~1 s more. 0: no idle limit.
     std::chrono::milliseconds idle_timeout{0};
     /// Larger response bodies fail with bad_response (streamed bodies: total bytes delivered).
     std::size_t max_response_bytes = std::size_t{64} << 20;
@@ -163,11 +163,28 @@ struct Transfer {
     bool too_large = false;
     bool sink_stopped = false;
     bool sink_threw = false;
+    std::chrono::milliseconds idle_limit{0}; ///< 0: no idle check
+    std::chrono::steady_clock::time_point last_activity{};
+    bool idle_expired = false;
 };
+
+/// libcurl's progress callback (about once a second while waiting, more often while data flows):
+/// ends the transfer when nothing has arrived for idle_limit. A byte-rate check
+/// (CURLOPT_LOW_SPEED_*) cannot do this: it averages over several seconds, so a stream that sent
+/// a burst and then stalled would pass it for a while.
+inline int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) noexcept {
+    auto& t = *static_cast<Transfer*>(user);
+    if (std::chrono::steady_clock::now() - t.last_activity < t.idle_limit)
+        return 0;
+    t.idle_expired = true;
+    return 1; // curl stops with CURLE_ABORTED_BY_CALLBACK
+}
 
 inline std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) noexcept {
     auto& t = *static_cast<Transfer*>(user);
     const std::size_t n = size * count;
+    if (t.idle_limit.count() > 0)
+        t.last_activity = std::chrono::steady_clock::now();
     const std::string_view line = trim(std::string_view(data, n));
     if (line.starts_with("HTTP/")) { // a new header block (after 1xx or a proxy CONNECT)
         t.response->headers.clear();
@@ -188,6 +205,8 @@ inline std::size_t on_header(char* data, std::size_t size, std::size_t count, vo
 inline std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) noexcept {
     auto& t = *static_cast<Transfer*>(user);
     const std::size_t n = size * count;
+    if (t.idle_limit.count() > 0)
+        t.last_activity = std::chrono::steady_clock::now();
     if (n > t.limit - t.received) {
         t.too_large = true;
         return 0; // curl stops with CURLE_WRITE_ERROR
@@ -298,10 +317,11 @@ inline Result<HttpResponse> perform_on(CURL* curl, const HttpRequest& req, Chunk
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, clamp_ms(req.connect_timeout));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, clamp_ms(req.timeout));
     if (req.idle_timeout.count() > 0) {
-        const auto seconds = std::chrono::ceil<std::chrono::seconds>(req.idle_timeout).count();
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                         static_cast<long>(std::min<std::chrono::seconds::rep>(seconds, 0x7fffffff)));
+        transfer.idle_limit = req.idle_timeout;
+        transfer.last_activity = std::chrono::steady_clock::now();
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);
@@ -333,6 +353,11 @@ inline Result<HttpResponse> perform_on(CURL* curl, const HttpRequest& req, Chunk
                                                  std::to_string(req.max_response_bytes) + " bytes");
     if (transfer.sink_threw)
         return fail(ErrorCode::backend_failed, "the streaming callback threw an exception");
+    if (transfer.idle_expired)
+        return fail(ErrorCode::backend_timeout,
+                    "HTTP " + req.method + " to " + std::string(split_url(req.url).host_port) +
+                        " received nothing for " + std::to_string(req.idle_timeout.count()) +
+                        " ms (idle_timeout)");
     if (code != CURLE_OK && !transfer.sink_stopped)
         return unexpected<Error>(transport_error(req, code, error_text));
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);

@@ -13,6 +13,7 @@
 // `--model openai` makes real calls (AnthropicBackend / OpenAIBackend, key from the environment);
 // without a key the demo says so and falls back to the simulated model. The store is Redis when
 // REDIS_URL is set (and llmcache was built with hiredis), the in-memory store otherwise.
+// Exit status: 0, or 3 when any paraphrase was served another question's answer (a false hit).
 //
 //   cold_warm [--prompts FILE] [--scale X] [--model simulated|anthropic|openai|ID] [--model-id ID]
 //             [--log FILE] [--store memory|redis] [--max-distance D] [--exact-only]
@@ -588,5 +589,14 @@ int main(int argc, char** argv) {
                 "2nd warm pass serves it exactly.\n");
     if (!opt.log_path.empty())
         std::printf("per-call log (JSON lines with cache_hit): %s\n", opt.log_path.c_str());
+    // A false hit is the one result a cache must never produce: make it fail loudly (CI runs this).
+    std::size_t false_hits = 0;
+    for (const PassResult& p : passes)
+        false_hits += p.wrong_answers;
+    if (false_hits > 0) {
+        std::fprintf(stderr, "cold_warm: %zu paraphrase(s) were served another question's answer\n",
+                     false_hits);
+        return 3;
+    }
     return 0;
 }

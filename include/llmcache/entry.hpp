@@ -85,11 +85,9 @@ inline std::string encode(std::string_view key, const Response& r) {
             detail::put_le(usage, **c, 8);
     detail::put_field(out, tag_usage, usage);
 
-    std::string created;
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(r.created.time_since_epoch()).count();
-    detail::put_le(created, static_cast<std::uint64_t>(ms), 8);
-    detail::put_field(out, tag_created, created);
+    llmcache::detail::frame::put_number_field(out, tag_created, static_cast<std::uint64_t>(ms), 8);
 
     llmcache::detail::frame::finish(out);
     return out;
